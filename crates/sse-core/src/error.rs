@@ -1,0 +1,246 @@
+//! The one error type of the core. `ErrorCode::as_str` gives the `code` strings of API.md, and
+//! `Error::is_retryable` is the single place that decides which faults a reconnect may cure.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+/// The `code` of an `SseError`, one-to-one with API.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+  Timeout,
+  HttpStatus,
+  BadContentType,
+  Network,
+  Tls,
+  InvalidUrl,
+  InvalidOptions,
+  EventTooLarge,
+  Aborted,
+  CallbackThrew,
+}
+
+impl ErrorCode {
+  pub const ALL: [ErrorCode; 10] = [
+    ErrorCode::Timeout,
+    ErrorCode::HttpStatus,
+    ErrorCode::BadContentType,
+    ErrorCode::Network,
+    ErrorCode::Tls,
+    ErrorCode::InvalidUrl,
+    ErrorCode::InvalidOptions,
+    ErrorCode::EventTooLarge,
+    ErrorCode::Aborted,
+    ErrorCode::CallbackThrew,
+  ];
+
+  pub fn as_str(self) -> &'static str {
+    match self {
+      ErrorCode::Timeout => "TIMEOUT",
+      ErrorCode::HttpStatus => "HTTP_STATUS",
+      ErrorCode::BadContentType => "BAD_CONTENT_TYPE",
+      ErrorCode::Network => "NETWORK",
+      ErrorCode::Tls => "TLS",
+      ErrorCode::InvalidUrl => "INVALID_URL",
+      ErrorCode::InvalidOptions => "INVALID_OPTIONS",
+      ErrorCode::EventTooLarge => "EVENT_TOO_LARGE",
+      ErrorCode::Aborted => "ABORTED",
+      ErrorCode::CallbackThrew => "CALLBACK_THREW",
+    }
+  }
+}
+
+impl AsRef<str> for ErrorCode {
+  fn as_ref(&self) -> &str {
+    self.as_str()
+  }
+}
+
+impl fmt::Display for ErrorCode {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.write_str(self.as_str())
+  }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+  pub code: ErrorCode,
+  pub message: String,
+  /// The HTTP status, for `HttpStatus`.
+  pub status: Option<u16>,
+  /// The first bytes of the error response body, for `HttpStatus`.
+  pub body: Option<String>,
+  /// How long the server asked us to wait (`Retry-After` on 429 / 503).
+  pub retry_after: Option<Duration>,
+}
+
+impl Error {
+  pub fn new(code: ErrorCode, message: impl Into<String>) -> Error {
+    Error {
+      code,
+      message: message.into(),
+      status: None,
+      body: None,
+      retry_after: None,
+    }
+  }
+
+  pub fn invalid_options(message: impl Into<String>) -> Error {
+    Error::new(ErrorCode::InvalidOptions, message)
+  }
+
+  pub fn invalid_url(message: impl Into<String>) -> Error {
+    Error::new(ErrorCode::InvalidUrl, message)
+  }
+
+  pub fn http_status(status: u16, reason: &str, body: String, retry_after: Option<Duration>) -> Error {
+    let mut message = format!("server answered HTTP {status}");
+    if !reason.is_empty() {
+      message.push(' ');
+      message.push_str(reason);
+    }
+    Error {
+      code: ErrorCode::HttpStatus,
+      message,
+      status: Some(status),
+      body: Some(body),
+      retry_after,
+    }
+  }
+
+  /// Whether another attempt may succeed. Timeouts and dropped connections may be transient; so are
+  /// 429 and 503, which ask to come back later. Every other status, a wrong content-type, TLS and
+  /// bad input would fail the same way again.
+  pub fn is_retryable(&self) -> bool {
+    match self.code {
+      ErrorCode::Timeout | ErrorCode::Network => true,
+      ErrorCode::HttpStatus => matches!(self.status, Some(429) | Some(503)),
+      _ => false,
+    }
+  }
+
+  /// Classifies a reqwest error by walking its `source()` chain: reqwest's own message ("error
+  /// sending request") hides the cause, which users need (connection refused, certificate, DNS).
+  pub fn from_reqwest(err: &reqwest::Error, phase: &str) -> Error {
+    let chain = source_chain(err);
+    let code = if is_tls(err) {
+      ErrorCode::Tls
+    } else if err.is_builder() {
+      ErrorCode::InvalidUrl
+    } else if err.is_timeout() {
+      ErrorCode::Timeout
+    } else {
+      ErrorCode::Network
+    };
+    let mut message = format!("{phase}: {chain}");
+    if err.is_redirect() {
+      message = format!("{phase}: redirect refused: {chain}");
+    }
+    Error::new(code, message)
+  }
+}
+
+impl fmt::Display for Error {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    write!(f, "{}: {}", self.code, self.message)
+  }
+}
+
+impl StdError for Error {}
+
+/// "error sending request for url (…): client error (Connect): tcp connect error: Connection refused"
+/// becomes "connection refused (tcp connect error)": the innermost causes, most specific first,
+/// without the URL (which may carry credentials in its query).
+fn source_chain(err: &reqwest::Error) -> String {
+  let mut parts: Vec<String> = Vec::new();
+  let mut cur: Option<&(dyn StdError + 'static)> = err.source();
+  while let Some(e) = cur {
+    let text = e.to_string();
+    if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+      parts.push(text);
+    }
+    cur = e.source();
+  }
+  if parts.is_empty() {
+    let mut top = err.to_string();
+    if let Some(url) = err.url() {
+      top = top.replace(&format!(" ({url})"), "");
+      top = top.replace(&format!(" for url ({url})"), "");
+    }
+    return top;
+  }
+  parts.reverse();
+  let mut out = parts[0].to_lowercase();
+  if let Some(context) = parts.get(1) {
+    out.push_str(" (");
+    out.push_str(context);
+    out.push(')');
+  }
+  out
+}
+
+fn is_tls(err: &reqwest::Error) -> bool {
+  let mut cur: Option<&(dyn StdError + 'static)> = err.source();
+  while let Some(e) = cur {
+    if e.is::<rustls::Error>() {
+      return true;
+    }
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+      if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        return true;
+      }
+    }
+    cur = e.source();
+  }
+  false
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn codes_match_the_api_strings() {
+    let strings: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(
+      strings,
+      [
+        "TIMEOUT",
+        "HTTP_STATUS",
+        "BAD_CONTENT_TYPE",
+        "NETWORK",
+        "TLS",
+        "INVALID_URL",
+        "INVALID_OPTIONS",
+        "EVENT_TOO_LARGE",
+        "ABORTED",
+        "CALLBACK_THREW"
+      ]
+    );
+  }
+
+  #[test]
+  fn retry_eligibility_table() {
+    let status = |s: u16| Error::http_status(s, "", String::new(), None);
+    let table: Vec<(Error, bool)> = vec![
+      (Error::new(ErrorCode::Timeout, "t"), true),
+      (Error::new(ErrorCode::Network, "n"), true),
+      (status(429), true),
+      (status(503), true),
+      (status(500), false),
+      (status(502), false),
+      (status(404), false),
+      (status(401), false),
+      (Error::new(ErrorCode::BadContentType, "b"), false),
+      (Error::new(ErrorCode::Tls, "t"), false),
+      (Error::new(ErrorCode::InvalidUrl, "u"), false),
+      (Error::new(ErrorCode::InvalidOptions, "o"), false),
+      (Error::new(ErrorCode::EventTooLarge, "e"), false),
+      (Error::new(ErrorCode::Aborted, "a"), false),
+      (Error::new(ErrorCode::CallbackThrew, "c"), false),
+    ];
+    for (err, retryable) in table {
+      assert_eq!(err.is_retryable(), retryable, "{err}");
+    }
+  }
+}
