@@ -56,6 +56,11 @@
   }
 
   function open(id, handle, options) {
+    const signal = options.signal
+    // Checked before anything is registered, so a bad signal leaves nothing behind.
+    if (signal != null && (typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
+      throw new TypeError('signal must be an AbortSignal')
+    }
     let resolve, reject
     const done = new Promise((res, rej) => {
       resolve = res
@@ -80,7 +85,6 @@
     }
     sinks.set(id, sink)
     hold()
-    const signal = options.signal
     if (signal != null) {
       if (signal.aborted) {
         handle.abort()

@@ -8,8 +8,10 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use napi::bindgen_prelude::{FnArgs, Function, JsObjectValue, Object, Uint32Array, Unknown};
+use napi::threadsafe_function::{
+  ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
+};
 use napi::JsValue;
-use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use sse_core::request::ReadyState;
 use sse_core::{Error, Event};
@@ -36,9 +38,13 @@ static RUNTIME_JS: &str = include_str!("../lib/runtime.js");
 
 /// `deliver(text: string, meta: Uint32Array): void` in lib/runtime.js. Weak: open requests keep the
 /// process alive through the runtime's own handle, not through this function.
-type DeliverFn = ThreadsafeFunction<(), Unknown<'static>, FnArgs<(String, Uint32Array)>, Status, false, true>;
+type DeliverFn =
+  ThreadsafeFunction<(), Unknown<'static>, FnArgs<(String, Uint32Array)>, Status, false, true>;
 /// `open(id: number, handle: SseRequest, options: RequestOptions): Promise<void>`
-type OpenFn = napi::bindgen_prelude::FunctionRef<FnArgs<(u32, Object<'static>, Object<'static>)>, Object<'static>>;
+type OpenFn = napi::bindgen_prelude::FunctionRef<
+  FnArgs<(u32, Object<'static>, Object<'static>)>,
+  Object<'static>,
+>;
 /// `abort(id: number): void`
 type AbortFn = napi::bindgen_prelude::FunctionRef<u32, ()>;
 
@@ -117,8 +123,10 @@ impl EnvState {
       return Ok(state);
     }
     let runtime: Object = env.run_script(RUNTIME_JS)?;
-    let deliver: Function<FnArgs<(String, Uint32Array)>, Unknown> = runtime.get_named_property("deliver")?;
-    let open: Function<FnArgs<(u32, Object, Object)>, Object> = runtime.get_named_property("open")?;
+    let deliver: Function<FnArgs<(String, Uint32Array)>, Unknown> =
+      runtime.get_named_property("deliver")?;
+    let open: Function<FnArgs<(u32, Object, Object)>, Object> =
+      runtime.get_named_property("open")?;
     let abort: Function<u32, ()> = runtime.get_named_property("abort")?;
     let hub = Arc::new(Hub {
       pending: Mutex::new(Pending::default()),
@@ -154,7 +162,13 @@ impl EnvState {
   }
 
   /// Registers the JS side of a request; returns its `done` promise.
-  pub fn open<'e>(&self, env: &'e Env, id: u32, handle: Object, options: Object) -> napi::Result<Object<'e>> {
+  pub fn open<'e>(
+    &self,
+    env: &'e Env,
+    id: u32,
+    handle: Object,
+    options: Object,
+  ) -> napi::Result<Object<'e>> {
     let open = self.open.borrow_back(env)?;
     let handle: Object<'static> = Object::from_raw(env.raw(), handle.raw());
     let options: Object<'static> = Object::from_raw(env.raw(), options.raw());
@@ -206,13 +220,19 @@ impl JsSink {
   pub async fn close(mut self) {
     self.meta.extend_from_slice(&[KIND_CLOSE, self.id]);
     let shared = Arc::clone(&self.shared);
-    self.hub.push(&mut self.text, &mut self.meta, Some(shared)).await;
+    self
+      .hub
+      .push(&mut self.text, &mut self.meta, Some(shared))
+      .await;
   }
 
   pub async fn fail(mut self, err: &Error, attempt: u32) {
     self.push_json(KIND_FAIL, &error_json(err, attempt, false));
     let shared = Arc::clone(&self.shared);
-    self.hub.push(&mut self.text, &mut self.meta, Some(shared)).await;
+    self
+      .hub
+      .push(&mut self.text, &mut self.meta, Some(shared))
+      .await;
   }
 }
 
@@ -249,7 +269,9 @@ impl sse_core::Sink for JsSink {
       self.last_id.push_str(event.id);
       self.shared.set_last_event_id(event.id);
     }
-    let retry = event.retry.map_or(NONE, |ms| ms.min(u64::from(NONE - 1)) as u32);
+    let retry = event
+      .retry
+      .map_or(NONE, |ms| ms.min(u64::from(NONE - 1)) as u32);
     self.meta.push(retry);
   }
 

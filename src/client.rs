@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{ClassInstance, Either, JavaScriptClassExt, Object, ObjectFinalize, ObjectRef};
+use napi::bindgen_prelude::{
+  ClassInstance, Either, JavaScriptClassExt, Object, ObjectFinalize, ObjectRef,
+};
 use napi::Env;
 use napi_derive::napi;
 use sse_core::http_client::build_http_client;
@@ -69,7 +71,11 @@ impl SseClient {
 
   /// Aborts the instance's open requests and unregisters it. False if it was not registered.
   #[napi]
-  pub fn delete(&mut self, env: Env, sse: Either<u32, ClassInstance<ServerSentEvents>>) -> napi::Result<bool> {
+  pub fn delete(
+    &mut self,
+    env: Env,
+    sse: Either<u32, ClassInstance<ServerSentEvents>>,
+  ) -> napi::Result<bool> {
     let id = match sse {
       Either::A(id) => id,
       Either::B(instance) => instance.id(),
@@ -99,7 +105,10 @@ impl SseClient {
   }
 }
 
-fn release(env: &Env, (reference, requests): (ObjectRef<false>, Arc<crate::request::Registry>)) -> napi::Result<()> {
+fn release(
+  env: &Env,
+  (reference, requests): (ObjectRef<false>, Arc<crate::request::Registry>),
+) -> napi::Result<()> {
   crate::request::abort_all(env, &requests)?;
   reference.unref(env)
 }

@@ -2,7 +2,9 @@
 //! says which option and what was expected (INVALID_OPTIONS), instead of napi's generic message.
 
 use bytes::Bytes;
-use napi::bindgen_prelude::{Buffer, Function, JsObjectValue, JsValue, Object, Uint8Array, Unknown};
+use napi::bindgen_prelude::{
+  Buffer, Function, JsObjectValue, JsValue, Object, Uint8Array, Unknown,
+};
 use napi::{Env, ValueType};
 use sse_core::{Body, ClientOptions as CoreClientOptions, RequestOptions as CoreRequestOptions};
 
@@ -34,30 +36,39 @@ fn type_name(value: &Unknown) -> &'static str {
 fn string(obj: &Object, name: &str) -> JsResult<Option<String>> {
   match field(obj, name)? {
     None => Ok(None),
-    Some(v) if v.get_type().ok() == Some(ValueType::String) => {
-      Ok(Some(unsafe { v.cast::<String>() }.map_err(crate::error::from_napi)?))
-    }
-    Some(v) => Err(invalid_options(format!("{name} must be a string, got {}", type_name(&v)))),
+    Some(v) if v.get_type().ok() == Some(ValueType::String) => Ok(Some(
+      unsafe { v.cast::<String>() }.map_err(crate::error::from_napi)?,
+    )),
+    Some(v) => Err(invalid_options(format!(
+      "{name} must be a string, got {}",
+      type_name(&v)
+    ))),
   }
 }
 
 fn number(obj: &Object, name: &str) -> JsResult<Option<f64>> {
   match field(obj, name)? {
     None => Ok(None),
-    Some(v) if v.get_type().ok() == Some(ValueType::Number) => {
-      Ok(Some(unsafe { v.cast::<f64>() }.map_err(crate::error::from_napi)?))
-    }
-    Some(v) => Err(invalid_options(format!("{name} must be a number, got {}", type_name(&v)))),
+    Some(v) if v.get_type().ok() == Some(ValueType::Number) => Ok(Some(
+      unsafe { v.cast::<f64>() }.map_err(crate::error::from_napi)?,
+    )),
+    Some(v) => Err(invalid_options(format!(
+      "{name} must be a number, got {}",
+      type_name(&v)
+    ))),
   }
 }
 
 fn boolean(obj: &Object, name: &str) -> JsResult<Option<bool>> {
   match field(obj, name)? {
     None => Ok(None),
-    Some(v) if v.get_type().ok() == Some(ValueType::Boolean) => {
-      Ok(Some(unsafe { v.cast::<bool>() }.map_err(crate::error::from_napi)?))
-    }
-    Some(v) => Err(invalid_options(format!("{name} must be a boolean, got {}", type_name(&v)))),
+    Some(v) if v.get_type().ok() == Some(ValueType::Boolean) => Ok(Some(
+      unsafe { v.cast::<bool>() }.map_err(crate::error::from_napi)?,
+    )),
+    Some(v) => Err(invalid_options(format!(
+      "{name} must be a boolean, got {}",
+      type_name(&v)
+    ))),
   }
 }
 
@@ -97,14 +108,18 @@ fn pem(obj: &Object, name: &str) -> JsResult<Option<Vec<u8>>> {
     let b: Buffer = unsafe { value.cast() }.map_err(crate::error::from_napi)?;
     return Ok(Some(b.to_vec()));
   }
-  Err(invalid_options(format!("{name} must be a PEM string or Buffer, got {}", type_name(&value))))
+  Err(invalid_options(format!(
+    "{name} must be a PEM string or Buffer, got {}",
+    type_name(&value)
+  )))
 }
 
 fn callback(obj: &Object, name: &str) -> JsResult<()> {
   match field(obj, name)? {
-    Some(v) if v.get_type().ok() != Some(ValueType::Function) => {
-      Err(invalid_options(format!("{name} must be a function, got {}", type_name(&v))))
-    }
+    Some(v) if v.get_type().ok() != Some(ValueType::Function) => Err(invalid_options(format!(
+      "{name} must be a function, got {}",
+      type_name(&v)
+    ))),
     _ => Ok(()),
   }
 }
@@ -116,23 +131,32 @@ fn body(env: &Env, obj: &Object) -> JsResult<Body> {
     return Ok(Body::None);
   };
   match value.get_type().map_err(crate::error::from_napi)? {
-    ValueType::String => Ok(Body::Text(unsafe { value.cast::<String>() }.map_err(crate::error::from_napi)?)),
+    ValueType::String => Ok(Body::Text(
+      unsafe { value.cast::<String>() }.map_err(crate::error::from_napi)?,
+    )),
     ValueType::Object => {
       if value.is_typedarray().unwrap_or(false) {
-        let bytes: Uint8Array = unsafe { value.cast() }
-          .map_err(|_| invalid_options("body: of the typed arrays only Uint8Array and Buffer are accepted"))?;
+        let bytes: Uint8Array = unsafe { value.cast() }.map_err(|_| {
+          invalid_options("body: of the typed arrays only Uint8Array and Buffer are accepted")
+        })?;
         return Ok(Body::Bytes(Bytes::copy_from_slice(&bytes)));
       }
       let global = env.get_global().map_err(crate::error::from_napi)?;
-      let json: Object = global.get_named_property("JSON").map_err(crate::error::from_napi)?;
-      let stringify: Function<Unknown, Unknown> = json.get_named_property("stringify").map_err(crate::error::from_napi)?;
+      let json: Object = global
+        .get_named_property("JSON")
+        .map_err(crate::error::from_napi)?;
+      let stringify: Function<Unknown, Unknown> = json
+        .get_named_property("stringify")
+        .map_err(crate::error::from_napi)?;
       let encoded = stringify
         .call(value)
         .map_err(|e| invalid_options(format!("body cannot be sent as JSON: {}", e.reason)))?;
       if encoded.get_type().ok() != Some(ValueType::String) {
         return Err(invalid_options("body cannot be sent as JSON"));
       }
-      Ok(Body::Json(unsafe { encoded.cast::<String>() }.map_err(crate::error::from_napi)?))
+      Ok(Body::Json(
+        unsafe { encoded.cast::<String>() }.map_err(crate::error::from_napi)?,
+      ))
     }
     _ => Err(invalid_options(format!(
       "body must be an object, an array, a string, a Buffer or a Uint8Array, got {}",
@@ -148,10 +172,14 @@ pub fn request_options(env: &Env, obj: &Object) -> JsResult<CoreRequestOptions> 
   if let Some(signal) = field(obj, "signal")? {
     let is_signal = signal.get_type().ok() == Some(ValueType::Object);
     if !is_signal {
-      return Err(invalid_options(format!("signal must be an AbortSignal, got {}", type_name(&signal))));
+      return Err(invalid_options(format!(
+        "signal must be an AbortSignal, got {}",
+        type_name(&signal)
+      )));
     }
   }
-  let url = string(obj, "url")?.ok_or_else(|| crate::error::throw(sse_core::Error::invalid_url("url is required")))?;
+  let url = string(obj, "url")?
+    .ok_or_else(|| crate::error::throw(sse_core::Error::invalid_url("url is required")))?;
   Ok(CoreRequestOptions {
     url,
     method: None,

@@ -55,7 +55,10 @@ impl RequestShared {
     }
     self.set_ready_state(ReadyState::Closed);
     if let Some(registry) = self.registry.upgrade() {
-      registry.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+      registry
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&self.id);
     }
     true
   }
@@ -104,7 +107,12 @@ impl SseRequest {
   /// The last event id received on this request ("" if none).
   #[napi(getter)]
   pub fn last_event_id(&self) -> String {
-    self.shared.last_event_id.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    self
+      .shared
+      .last_event_id
+      .lock()
+      .unwrap_or_else(|e| e.into_inner())
+      .clone()
   }
 }
 

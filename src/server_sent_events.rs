@@ -40,7 +40,12 @@ impl ServerSentEvents {
     }
   }
 
-  fn start<'e>(&self, env: &'e Env, options: Object, method: Option<String>) -> JsResult<ClassInstance<'e, SseRequest>> {
+  fn start<'e>(
+    &self,
+    env: &'e Env,
+    options: Object,
+    method: Option<String>,
+  ) -> JsResult<ClassInstance<'e, SseRequest>> {
     let mut core_options = request_options(env, &options)?;
     if method.is_some() {
       core_options.method = method;
@@ -60,10 +65,16 @@ impl ServerSentEvents {
       done: None,
     };
     let mut instance = handle.into_instance(env).map_err(crate::error::from_napi)?;
-    let done = state
+    let done = match state
       .open(env, id, instance.as_object(env), options)
       .and_then(|done| done.create_ref::<false>())
-      .map_err(crate::error::from_napi)?;
+    {
+      Ok(done) => done,
+      Err(err) => {
+        shared.finish();
+        return Err(crate::error::from_napi(err));
+      }
+    };
     instance.done = Some(done);
     // `open` may already have aborted it (an AbortSignal that was aborted before the call).
     if !cancel.is_cancelled() {
@@ -93,13 +104,23 @@ impl ServerSentEvents {
 
   /// Sends a streaming POST (the seed's `post`): an object or array `body` is sent as JSON.
   #[napi(ts_args_type = "options: RequestOptions")]
-  pub fn post<'e>(&self, env: &'e Env, options: Object) -> napi::Result<ClassInstance<'e, SseRequest>, Code> {
+  pub fn post<'e>(
+    &self,
+    env: &'e Env,
+    options: Object,
+  ) -> napi::Result<ClassInstance<'e, SseRequest>, Code> {
     self.start(env, options, Some("POST".to_string()))
   }
 
   /// Sends a streaming request with any of GET, POST, PUT, PATCH, DELETE (default POST).
-  #[napi(ts_args_type = "options: RequestOptions & { method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' }")]
-  pub fn request<'e>(&self, env: &'e Env, options: Object) -> napi::Result<ClassInstance<'e, SseRequest>, Code> {
+  #[napi(
+    ts_args_type = "options: RequestOptions & { method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' }"
+  )]
+  pub fn request<'e>(
+    &self,
+    env: &'e Env,
+    options: Object,
+  ) -> napi::Result<ClassInstance<'e, SseRequest>, Code> {
     let method: Option<String> = options
       .get::<String>("method")
       .map_err(|_| crate::error::invalid_options("method must be a string"))?;

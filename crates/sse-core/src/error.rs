@@ -93,7 +93,12 @@ impl Error {
     Error::new(ErrorCode::InvalidUrl, message)
   }
 
-  pub fn http_status(status: u16, reason: &str, body: String, retry_after: Option<Duration>) -> Error {
+  pub fn http_status(
+    status: u16,
+    reason: &str,
+    body: String,
+    retry_after: Option<Duration>,
+  ) -> Error {
     let mut message = format!("server answered HTTP {status}");
     if !reason.is_empty() {
       message.push(' ');
@@ -186,7 +191,10 @@ fn is_tls(err: &reqwest::Error) -> bool {
       return true;
     }
     if let Some(io) = e.downcast_ref::<std::io::Error>() {
-      if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+      if io
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+      {
         return true;
       }
     }

@@ -28,7 +28,8 @@ fn redirect_policy() -> redirect::Policy {
     if attempt.previous().len() > MAX_REDIRECTS {
       return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
     }
-    let downgrade = attempt.url().scheme() == "http" && attempt.previous().iter().any(|u| u.scheme() == "https");
+    let downgrade =
+      attempt.url().scheme() == "http" && attempt.previous().iter().any(|u| u.scheme() == "https");
     if downgrade {
       return attempt.error("a redirect from https to http was refused");
     }
@@ -44,8 +45,9 @@ pub fn build_http_client(opts: &ClientOptions) -> Result<reqwest::Client, Error>
     .pool_idle_timeout(std::time::Duration::from_secs(30))
     .http2_adaptive_window(true);
   if let Some(ca) = &opts.ca {
-    let certs = reqwest::Certificate::from_pem_bundle(ca)
-      .map_err(|e| Error::invalid_options(format!("ca is not a valid PEM certificate bundle: {e}")))?;
+    let certs = reqwest::Certificate::from_pem_bundle(ca).map_err(|e| {
+      Error::invalid_options(format!("ca is not a valid PEM certificate bundle: {e}"))
+    })?;
     if certs.is_empty() {
       return Err(Error::invalid_options("ca holds no PEM certificate"));
     }
@@ -57,12 +59,19 @@ pub fn build_http_client(opts: &ClientOptions) -> Result<reqwest::Client, Error>
       let mut both = cert.clone();
       both.push(b'\n');
       both.extend_from_slice(key);
-      let identity = reqwest::Identity::from_pem(&both)
-        .map_err(|e| Error::invalid_options(format!("cert/key are not a valid PEM certificate and key: {e}")))?;
+      let identity = reqwest::Identity::from_pem(&both).map_err(|e| {
+        Error::invalid_options(format!(
+          "cert/key are not a valid PEM certificate and key: {e}"
+        ))
+      })?;
       builder = builder.identity(identity);
     }
     (None, None) => {}
-    _ => return Err(Error::invalid_options("cert and key must be given together")),
+    _ => {
+      return Err(Error::invalid_options(
+        "cert and key must be given together",
+      ))
+    }
   }
   if let Some(proxy) = &opts.proxy {
     let proxy = reqwest::Proxy::all(proxy.as_str())

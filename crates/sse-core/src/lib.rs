@@ -9,6 +9,8 @@ pub mod request;
 pub mod retry;
 
 pub use error::{Error, ErrorCode};
-pub use options::{Body, ClientDefaults, ClientOptions, ReconnectAfterEvents, RequestConfig, RequestOptions};
+pub use options::{
+  Body, ClientDefaults, ClientOptions, ReconnectAfterEvents, RequestConfig, RequestOptions,
+};
 pub use parser::{Event, Parser};
 pub use request::{Outcome, ReadyState, Request, Sink};

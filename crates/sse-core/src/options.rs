@@ -119,7 +119,8 @@ impl ClientDefaults {
       base_url,
       headers: header_map(&opts.headers, HeaderMap::new())?,
       timeout: opt_duration(opts.timeout, "timeout")?.map_or(d.timeout, zero_is_none),
-      reconnect_count: opt_count(opts.reconnect_count, "reconnectCount")?.unwrap_or(d.reconnect_count),
+      reconnect_count: opt_count(opts.reconnect_count, "reconnectCount")?
+        .unwrap_or(d.reconnect_count),
       retry_delay: opt_duration(opts.retry_delay, "retryDelay")?.unwrap_or(d.retry_delay),
       max_event_size: opt_size(opts.max_event_size, "maxEventSize")?.unwrap_or(d.max_event_size),
     })
@@ -167,7 +168,9 @@ impl RequestConfig {
     };
     if let Some(id) = &opts.last_event_id {
       if id.contains(['\0', '\r', '\n']) {
-        return Err(Error::invalid_options("lastEventId must not contain NUL, CR or LF"));
+        return Err(Error::invalid_options(
+          "lastEventId must not contain NUL, CR or LF",
+        ));
       }
     }
     let reconnect_after_events = match opts.reconnect_after_events.as_deref() {
@@ -181,13 +184,15 @@ impl RequestConfig {
       body,
       timeout: opt_duration(opts.timeout, "timeout")?.map_or(defaults.timeout, zero_is_none),
       event_timeout: opt_duration(opts.event_timeout, "eventTimeout")?.and_then(zero_is_none),
-      reconnect_count: opt_count(opts.reconnect_count, "reconnectCount")?.unwrap_or(defaults.reconnect_count),
+      reconnect_count: opt_count(opts.reconnect_count, "reconnectCount")?
+        .unwrap_or(defaults.reconnect_count),
       reconnect_after_events,
       last_event_id: opts.last_event_id.filter(|s| !s.is_empty()),
       done_data: opts.done_data,
       strict_content_type: opts.strict_content_type.unwrap_or(true),
       retry_delay: opt_duration(opts.retry_delay, "retryDelay")?.unwrap_or(defaults.retry_delay),
-      max_event_size: opt_size(opts.max_event_size, "maxEventSize")?.unwrap_or(defaults.max_event_size),
+      max_event_size: opt_size(opts.max_event_size, "maxEventSize")?
+        .unwrap_or(defaults.max_event_size),
     })
   }
 }
@@ -236,8 +241,11 @@ pub fn parse_http_url(raw: &str, base: Option<&Url>, what: &str) -> Result<Url, 
 /// never echoed in the message: they often carry credentials.
 fn header_map(pairs: &[(String, String)], mut map: HeaderMap) -> Result<HeaderMap, Error> {
   for (name, value) in pairs {
-    let header_name = HeaderName::from_bytes(name.as_bytes())
-      .map_err(|_| Error::invalid_options(format!("header name {name:?} is not a valid HTTP header name")))?;
+    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+      Error::invalid_options(format!(
+        "header name {name:?} is not a valid HTTP header name"
+      ))
+    })?;
     let header_value = HeaderValue::from_str(value).map_err(|_| {
       Error::invalid_options(format!(
         "header {name:?} has an invalid value (CR, LF, NUL or another control character)"
@@ -268,7 +276,9 @@ fn opt_count(value: Option<f64>, what: &str) -> Result<Option<u32>, Error> {
     .map(|v| {
       let v = check_number(v, what)?;
       if v.fract() != 0.0 || v > u32::MAX as f64 {
-        return Err(Error::invalid_options(format!("{what} must be a whole number, got {v}")));
+        return Err(Error::invalid_options(format!(
+          "{what} must be a whole number, got {v}"
+        )));
       }
       Ok(v as u32)
     })
@@ -280,7 +290,9 @@ fn opt_size(value: Option<f64>, what: &str) -> Result<Option<usize>, Error> {
     .map(|v| {
       let v = check_number(v, what)?;
       if v < 1.0 || v.fract() != 0.0 {
-        return Err(Error::invalid_options(format!("{what} must be a whole number of bytes >= 1, got {v}")));
+        return Err(Error::invalid_options(format!(
+          "{what} must be a whole number of bytes >= 1, got {v}"
+        )));
       }
       Ok(v as usize)
     })
@@ -301,7 +313,8 @@ mod tests {
 
   #[test]
   fn defaults_are_the_seeds() {
-    let cfg = RequestConfig::resolve(&ClientDefaults::default(), req("http://127.0.0.1/x")).unwrap();
+    let cfg =
+      RequestConfig::resolve(&ClientDefaults::default(), req("http://127.0.0.1/x")).unwrap();
     assert_eq!(cfg.timeout, Some(Duration::from_secs(30)));
     assert_eq!(cfg.reconnect_count, 5);
     assert_eq!(cfg.retry_delay, Duration::from_secs(1));
@@ -316,7 +329,10 @@ mod tests {
   fn request_options_win_over_client_defaults() {
     let defaults = ClientDefaults::from_options(&ClientOptions {
       base_url: Some("http://127.0.0.1:9/api/".into()),
-      headers: vec![("x-a".into(), "client".into()), ("x-b".into(), "client".into())],
+      headers: vec![
+        ("x-a".into(), "client".into()),
+        ("x-b".into(), "client".into()),
+      ],
       timeout: Some(5000.0),
       reconnect_count: Some(2.0),
       ..Default::default()
@@ -356,7 +372,11 @@ mod tests {
     let table: Vec<(RequestOptions, ErrorCode, &str)> = vec![
       (req(""), ErrorCode::InvalidUrl, "url is empty"),
       (req("/relative"), ErrorCode::InvalidUrl, "no baseUrl"),
-      (req("ftp://127.0.0.1/"), ErrorCode::InvalidUrl, "only http and https"),
+      (
+        req("ftp://127.0.0.1/"),
+        ErrorCode::InvalidUrl,
+        "only http and https",
+      ),
       (req("http://"), ErrorCode::InvalidUrl, "not a valid URL"),
       (
         RequestOptions {
@@ -410,7 +430,11 @@ mod tests {
     for (opts, code, needle) in table {
       let err = RequestConfig::resolve(&d, opts).unwrap_err();
       assert_eq!(err.code, code, "{err}");
-      assert!(err.message.contains(needle), "{:?} lacks {needle:?}", err.message);
+      assert!(
+        err.message.contains(needle),
+        "{:?} lacks {needle:?}",
+        err.message
+      );
     }
   }
 

@@ -59,7 +59,10 @@ enum State {
 
 impl State {
   /// For tracing and test messages.
-  #[cfg_attr(not(test), expect(dead_code, reason = "used by tests and debugging only"))]
+  #[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "used by tests and debugging only")
+  )]
   pub fn name(&self) -> &'static str {
     match self {
       State::Connecting => "connecting",
@@ -144,7 +147,9 @@ impl<S: Sink> Request<S> {
   }
 
   async fn send(&mut self) -> Result<reqwest::Response, Error> {
-    let mut request = self.client.request(self.cfg.method.clone(), self.cfg.url.clone());
+    let mut request = self
+      .client
+      .request(self.cfg.method.clone(), self.cfg.url.clone());
     let mut headers = self.cfg.headers.clone();
     if let Some(id) = self.resume_id() {
       // Validated: ids with NUL are dropped by the parser, CR/LF cannot be in a parsed line.
@@ -159,7 +164,10 @@ impl<S: Sink> Request<S> {
     let response = with_timeout(self.cfg.timeout, request.send(), || {
       Error::new(
         ErrorCode::Timeout,
-        format!("no response headers within {} ms (timeout)", ms(self.cfg.timeout)),
+        format!(
+          "no response headers within {} ms (timeout)",
+          ms(self.cfg.timeout)
+        ),
       )
     })
     .await?
@@ -187,10 +195,18 @@ impl<S: Sink> Request<S> {
         .and_then(|v| parse_retry_after(v, SystemTime::now()));
       let reason = status.canonical_reason().unwrap_or("");
       let body = read_error_body(response, self.cfg.timeout).await;
-      return Err(Error::http_status(status.as_u16(), reason, body, retry_after));
+      return Err(Error::http_status(
+        status.as_u16(),
+        reason,
+        body,
+        retry_after,
+      ));
     }
     if self.cfg.strict_content_type {
-      let content_type = response.headers().get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()));
+      let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()));
       let is_sse = content_type.as_deref().is_some_and(is_event_stream);
       if !is_sse {
         let got = content_type.map_or_else(|| "no content-type".to_string(), |c| format!("{c:?}"));
@@ -206,7 +222,9 @@ impl<S: Sink> Request<S> {
   async fn stream(&mut self, response: reqwest::Response) -> State {
     self.parser.reset_stream();
     self.sink.state(ReadyState::Open);
-    self.sink.open(response.status().as_u16(), response.headers());
+    self
+      .sink
+      .open(response.status().as_u16(), response.headers());
     match self.read_body(response).await {
       BodyEnd::Clean | BodyEnd::Done => State::Closed(Outcome::Closed),
       BodyEnd::Failed(err) => self.failed(err),
@@ -239,7 +257,12 @@ impl<S: Sink> Request<S> {
       let chunk = match chunk {
         None => return BodyEnd::Clean,
         Some(Ok(chunk)) => chunk,
-        Some(Err(e)) => return BodyEnd::Failed(Error::from_reqwest(&e, "connection dropped while reading the body")),
+        Some(Err(e)) => {
+          return BodyEnd::Failed(Error::from_reqwest(
+            &e,
+            "connection dropped while reading the body",
+          ))
+        }
       };
       idle.as_mut().reset(deadline(idle_limit, far));
       let (dispatched, done) = match self.feed(&chunk) {
@@ -293,7 +316,10 @@ impl<S: Sink> Request<S> {
     self.history.failures_in_a_row += 1;
     self.history.saw_id = self.parser.saw_id();
     let server_retry = self.parser.reconnection_time().map(Duration::from_millis);
-    match self.policy.decide(&err, self.history, server_retry, fastrand::f64()) {
+    match self
+      .policy
+      .decide(&err, self.history, server_retry, fastrand::f64())
+    {
       Decision::Retry(delay) => {
         self.sink.error(&err, self.attempt);
         State::Waiting(delay)

@@ -39,8 +39,17 @@ pub struct RetryPolicy {
 impl RetryPolicy {
   /// Decides after a failed attempt. `failures_in_a_row` includes the failure just seen (so it is at
   /// least 1); `server_retry` is the last `retry` field of the stream; `jitter` is a sample in [0, 1).
-  pub fn decide(&self, err: &Error, history: History, server_retry: Option<Duration>, jitter: f64) -> Decision {
-    if !err.is_retryable() || history.failures_in_a_row > self.reconnect_count || !self.may_resend(history) {
+  pub fn decide(
+    &self,
+    err: &Error,
+    history: History,
+    server_retry: Option<Duration>,
+    jitter: f64,
+  ) -> Decision {
+    if !err.is_retryable()
+      || history.failures_in_a_row > self.reconnect_count
+      || !self.may_resend(history)
+    {
       return Decision::GiveUp;
     }
     if let Some(after) = err.retry_after {
@@ -67,7 +76,12 @@ impl RetryPolicy {
   /// `retryDelay`), as EventSource does. Each further failure in a row doubles it, up to 30 s (or the
   /// base itself when the server asked for more), and takes a random 0-50 % off so that thousands of
   /// clients dropped by one server restart do not come back in lockstep.
-  pub fn backoff(&self, failures_in_a_row: u32, server_retry: Option<Duration>, jitter: f64) -> Duration {
+  pub fn backoff(
+    &self,
+    failures_in_a_row: u32,
+    server_retry: Option<Duration>,
+    jitter: f64,
+  ) -> Duration {
     let base = server_retry.unwrap_or(self.retry_delay);
     if failures_in_a_row <= 1 {
       return base;
@@ -87,7 +101,12 @@ pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Dura
     return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
   }
   let when = httpdate::parse_http_date(value).ok()?;
-  Some(when.duration_since(now).unwrap_or(Duration::ZERO).min(MAX_RETRY_AFTER))
+  Some(
+    when
+      .duration_since(now)
+      .unwrap_or(Duration::ZERO)
+      .min(MAX_RETRY_AFTER),
+  )
 }
 
 #[cfg(test)]
@@ -119,22 +138,37 @@ mod tests {
   #[test]
   fn gives_up_after_reconnect_count_failures() {
     let p = policy(2, ReconnectAfterEvents::WithId);
-    assert!(matches!(p.decide(&timeout(), history(1, false, false), None, 0.0), Decision::Retry(_)));
-    assert!(matches!(p.decide(&timeout(), history(2, false, false), None, 0.0), Decision::Retry(_)));
-    assert_eq!(p.decide(&timeout(), history(3, false, false), None, 0.0), Decision::GiveUp);
+    assert!(matches!(
+      p.decide(&timeout(), history(1, false, false), None, 0.0),
+      Decision::Retry(_)
+    ));
+    assert!(matches!(
+      p.decide(&timeout(), history(2, false, false), None, 0.0),
+      Decision::Retry(_)
+    ));
+    assert_eq!(
+      p.decide(&timeout(), history(3, false, false), None, 0.0),
+      Decision::GiveUp
+    );
   }
 
   #[test]
   fn reconnect_count_zero_never_retries() {
     let p = policy(0, ReconnectAfterEvents::Always);
-    assert_eq!(p.decide(&timeout(), history(1, false, false), None, 0.0), Decision::GiveUp);
+    assert_eq!(
+      p.decide(&timeout(), history(1, false, false), None, 0.0),
+      Decision::GiveUp
+    );
   }
 
   #[test]
   fn non_retryable_errors_give_up_at_once() {
     let p = policy(5, ReconnectAfterEvents::Always);
     let err = Error::http_status(500, "", String::new(), None);
-    assert_eq!(p.decide(&err, history(1, false, false), None, 0.0), Decision::GiveUp);
+    assert_eq!(
+      p.decide(&err, history(1, false, false), None, 0.0),
+      Decision::GiveUp
+    );
   }
 
   #[test]
@@ -151,7 +185,11 @@ mod tests {
     ];
     for (setting, delivered, saw_id, retries) in table {
       let d = policy(5, setting).decide(&timeout(), history(1, delivered, saw_id), None, 0.0);
-      assert_eq!(matches!(d, Decision::Retry(_)), retries, "{setting:?} {delivered} {saw_id}");
+      assert_eq!(
+        matches!(d, Decision::Retry(_)),
+        retries,
+        "{setting:?} {delivered} {saw_id}"
+      );
     }
   }
 
@@ -159,7 +197,10 @@ mod tests {
   fn first_reconnect_waits_exactly_the_reconnection_time() {
     let p = policy(5, ReconnectAfterEvents::WithId);
     assert_eq!(p.backoff(1, None, 0.9), Duration::from_millis(1000));
-    assert_eq!(p.backoff(1, Some(Duration::from_millis(50)), 0.9), Duration::from_millis(50));
+    assert_eq!(
+      p.backoff(1, Some(Duration::from_millis(50)), 0.9),
+      Duration::from_millis(50)
+    );
     // retry: 0 is honoured: the attempt budget, not the delay, bounds a server that asks for it.
     assert_eq!(p.backoff(1, Some(Duration::ZERO), 0.5), Duration::ZERO);
   }
@@ -173,7 +214,10 @@ mod tests {
     assert_eq!(p.backoff(20, None, 0.0), MAX_BACKOFF);
     assert_eq!(p.backoff(40, None, 0.0), MAX_BACKOFF);
     // A server asking for more than the cap gets what it asked for.
-    assert_eq!(p.backoff(5, Some(Duration::from_secs(45)), 0.0), Duration::from_secs(45));
+    assert_eq!(
+      p.backoff(5, Some(Duration::from_secs(45)), 0.0),
+      Duration::from_secs(45)
+    );
   }
 
   #[test]
@@ -185,7 +229,10 @@ mod tests {
       Decision::Retry(Duration::from_secs(2))
     );
     err.retry_after = Some(Duration::from_secs(3600));
-    assert_eq!(p.decide(&err, history(1, false, false), None, 0.0), Decision::Retry(MAX_RETRY_AFTER));
+    assert_eq!(
+      p.decide(&err, history(1, false, false), None, 0.0),
+      Decision::Retry(MAX_RETRY_AFTER)
+    );
   }
 
   #[test]
@@ -194,7 +241,10 @@ mod tests {
     assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
     assert_eq!(parse_retry_after(" 120 ", now), Some(MAX_RETRY_AFTER));
     // RFC 9110's example date is 784111777 seconds after the epoch.
-    assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(Duration::ZERO));
+    assert_eq!(
+      parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+      Some(Duration::ZERO)
+    );
     let later = "Sun, 06 Nov 1994 08:49:47 GMT";
     assert_eq!(parse_retry_after(later, now), Some(Duration::from_secs(10)));
     assert_eq!(parse_retry_after("soon", now), None);

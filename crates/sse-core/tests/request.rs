@@ -1,0 +1,304 @@
+//! The reconnecting request against a real local TCP server (raw HTTP/1.1 written by hand, so every
+//! fault is exact): attempts are counted at the server, not trusted from the client.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::HeaderMap;
+use sse_core::http_client::build_http_client;
+use sse_core::request::{Outcome, ReadyState, Request, Sink};
+use sse_core::{ClientDefaults, ErrorCode, Event, RequestConfig, RequestOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Default)]
+struct Recorder {
+  events: Vec<(String, String)>,
+  errors: Vec<(ErrorCode, u32)>,
+  opens: usize,
+}
+
+impl Sink for Recorder {
+  fn state(&mut self, _state: ReadyState) {}
+  fn open(&mut self, _status: u16, _headers: &HeaderMap) {
+    self.opens += 1;
+  }
+  fn event(&mut self, event: Event<'_>) {
+    self
+      .events
+      .push((event.data.to_string(), event.id.to_string()));
+  }
+  fn error(&mut self, err: &sse_core::Error, attempt: u32) {
+    self.errors.push((err.code, attempt));
+  }
+  async fn flush(&mut self) {}
+}
+
+/// What the server saw: one entry per request, its head (request line and headers).
+type Seen = Arc<Mutex<Vec<String>>>;
+
+/// Serves each connection with `respond(attempt index, request head)` → raw bytes to write, then
+/// closes (or, when the reply is None, holds the connection open without answering).
+async fn serve(
+  respond: impl Fn(usize, &str) -> Option<Vec<u8>> + Send + Sync + 'static,
+) -> (String, Seen) {
+  let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+  let url = format!("http://{}/stream", listener.local_addr().unwrap());
+  let seen: Seen = Arc::default();
+  let seen_by_server = Arc::clone(&seen);
+  let respond = Arc::new(respond);
+  tokio::spawn(async move {
+    loop {
+      let Ok((socket, _)) = listener.accept().await else {
+        return;
+      };
+      let seen = Arc::clone(&seen_by_server);
+      let respond = Arc::clone(&respond);
+      tokio::spawn(async move { handle(socket, seen, respond).await });
+    }
+  });
+  (url, seen)
+}
+
+async fn handle(
+  mut socket: TcpStream,
+  seen: Seen,
+  respond: Arc<impl Fn(usize, &str) -> Option<Vec<u8>>>,
+) {
+  let mut buf = Vec::new();
+  let mut chunk = [0u8; 4096];
+  while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+    match socket.read(&mut chunk).await {
+      Ok(0) | Err(_) => return,
+      Ok(n) => buf.extend_from_slice(&chunk[..n]),
+    }
+  }
+  let head = String::from_utf8_lossy(&buf).to_string();
+  let attempt = {
+    let mut seen = seen.lock().unwrap();
+    seen.push(head.clone());
+    seen.len() - 1
+  };
+  match respond(attempt, &head) {
+    Some(reply) => {
+      let _ = socket.write_all(&reply).await;
+    }
+    None => tokio::time::sleep(Duration::from_secs(60)).await,
+  }
+}
+
+fn sse_response(body: &str) -> Vec<u8> {
+  format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n{body}")
+    .into_bytes()
+}
+
+async fn run(url: &str, tweak: impl FnOnce(&mut RequestOptions)) -> (Outcome, Recorder) {
+  let mut opts = RequestOptions {
+    url: url.to_string(),
+    retry_delay: Some(5.0),
+    timeout: Some(2000.0),
+    ..Default::default()
+  };
+  tweak(&mut opts);
+  let cfg = Arc::new(RequestConfig::resolve(&ClientDefaults::default(), opts).unwrap());
+  let client = build_http_client(&Default::default()).unwrap();
+  let request = Request::new(cfg, client, Recorder::default());
+  tokio::time::timeout(
+    Duration::from_secs(20),
+    request.run(CancellationToken::new()),
+  )
+  .await
+  .expect("the request ends by itself")
+}
+
+#[tokio::test]
+async fn a_clean_end_closes_without_reconnecting() {
+  let (url, seen) = serve(|_, _| Some(sse_response("data: a\n\ndata: b\n\n"))).await;
+  let (outcome, rec) = run(&url, |_| {}).await;
+  assert_eq!(outcome, Outcome::Closed);
+  assert_eq!(
+    rec.events.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
+    ["a", "b"]
+  );
+  assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn makes_exactly_reconnect_count_plus_one_attempts() {
+  let (url, seen) = serve(|_, _| {
+    Some(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nbusy".to_vec())
+  })
+  .await;
+  let (outcome, rec) = run(&url, |o| o.reconnect_count = Some(3.0)).await;
+  match outcome {
+    Outcome::Failed(err, attempt) => {
+      assert_eq!(err.code, ErrorCode::HttpStatus);
+      assert_eq!(err.status, Some(503));
+      assert_eq!(err.body.as_deref(), Some("busy"));
+      assert_eq!(attempt, 3);
+    }
+    other => panic!("expected a failure, got {other:?}"),
+  }
+  assert_eq!(seen.lock().unwrap().len(), 4);
+  assert_eq!(
+    rec.errors,
+    [
+      (ErrorCode::HttpStatus, 0),
+      (ErrorCode::HttpStatus, 1),
+      (ErrorCode::HttpStatus, 2)
+    ]
+  );
+}
+
+#[tokio::test]
+async fn other_statuses_fail_at_once() {
+  let (url, seen) = serve(|_, _| {
+    Some(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 2\r\n\r\nno".to_vec())
+  })
+  .await;
+  let (outcome, _) = run(&url, |_| {}).await;
+  assert!(matches!(outcome, Outcome::Failed(ref e, 0) if e.status == Some(500)));
+  assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_body_that_ends_mid_event_ends_cleanly_without_the_partial_event() {
+  // Close-delimited: the end of the connection is the end of the body, so this is a clean end and
+  // the unterminated third event is discarded (WHATWG: pending data at end of stream is dropped).
+  let (url, seen) = serve(|_, _| {
+    Some(sse_response(
+      "id: 1\ndata: one\n\nid: 2\ndata: two\n\ndata: thr",
+    ))
+  })
+  .await;
+  let (outcome, rec) = run(&url, |_| {}).await;
+  assert_eq!(outcome, Outcome::Closed);
+  assert_eq!(
+    rec.events,
+    [("one".into(), "1".into()), ("two".into(), "2".into())]
+  );
+  assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_truncated_chunked_body_reconnects_with_last_event_id() {
+  let (url, seen) = serve(|attempt, _| match attempt {
+    0 => Some(
+      b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n\
+        14\r\nid: 7\ndata: seven\n\n\r\n"
+        .to_vec(),
+    ),
+    _ => Some(sse_response("id: 8\ndata: eight\n\n")),
+  })
+  .await;
+  let (outcome, rec) = run(&url, |_| {}).await;
+  assert_eq!(outcome, Outcome::Closed);
+  assert_eq!(
+    rec.events,
+    [("seven".into(), "7".into()), ("eight".into(), "8".into())]
+  );
+  assert_eq!(rec.errors, [(ErrorCode::Network, 0)]);
+  let seen = seen.lock().unwrap();
+  assert_eq!(seen.len(), 2);
+  assert!(
+    seen[1].to_ascii_lowercase().contains("last-event-id: 7"),
+    "{}",
+    seen[1]
+  );
+}
+
+#[tokio::test]
+async fn without_ids_a_drop_after_events_is_not_resent() {
+  let (url, seen) = serve(|_, _| {
+    Some(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n9\r\ndata: x\n\n\r\n".to_vec())
+  })
+  .await;
+  let (outcome, rec) = run(&url, |_| {}).await;
+  assert!(
+    matches!(outcome, Outcome::Failed(ref e, 0) if e.code == ErrorCode::Network),
+    "{outcome:?}"
+  );
+  assert_eq!(rec.events.len(), 1);
+  assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn no_response_headers_is_a_timeout() {
+  let (url, seen) = serve(|_, _| None).await;
+  let (outcome, rec) = run(&url, |o| {
+    o.timeout = Some(100.0);
+    o.reconnect_count = Some(1.0);
+  })
+  .await;
+  match outcome {
+    Outcome::Failed(err, 1) => {
+      assert_eq!(err.code, ErrorCode::Timeout);
+      assert!(
+        err.message.contains("no response headers within 100 ms"),
+        "{}",
+        err.message
+      );
+    }
+    other => panic!("{other:?}"),
+  }
+  assert_eq!(rec.errors, [(ErrorCode::Timeout, 0)]);
+  assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn done_data_ends_the_request_and_is_not_delivered() {
+  let (url, _) = serve(|_, _| {
+    // No end of body: the server would keep it open.
+    Some(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n1e\r\ndata: a\n\ndata: [DONE]\n\ndata: b\n\n\r\n".to_vec())
+  })
+  .await;
+  let (outcome, rec) = run(&url, |o| o.done_data = Some("[DONE]".into())).await;
+  assert_eq!(outcome, Outcome::Closed);
+  assert_eq!(
+    rec.events.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
+    ["a"]
+  );
+}
+
+#[tokio::test]
+async fn a_wrong_content_type_is_not_retried() {
+  let (url, seen) = serve(|_, _| {
+    Some(
+      b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}".to_vec(),
+    )
+  })
+  .await;
+  let (outcome, _) = run(&url, |_| {}).await;
+  match outcome {
+    Outcome::Failed(err, 0) => {
+      assert_eq!(err.code, ErrorCode::BadContentType);
+      assert!(
+        err.message.contains("\"application/json\""),
+        "{}",
+        err.message
+      );
+    }
+    other => panic!("{other:?}"),
+  }
+  assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn cancelling_stops_a_hanging_request() {
+  let (url, _) = serve(|_, _| None).await;
+  let opts = RequestOptions {
+    url,
+    ..Default::default()
+  };
+  let cfg = Arc::new(RequestConfig::resolve(&ClientDefaults::default(), opts).unwrap());
+  let client = build_http_client(&Default::default()).unwrap();
+  let cancel = CancellationToken::new();
+  let task = tokio::spawn(Request::new(cfg, client, Recorder::default()).run(cancel.clone()));
+  cancel.cancel();
+  let (outcome, _) = tokio::time::timeout(Duration::from_secs(5), task)
+    .await
+    .unwrap()
+    .unwrap();
+  assert_eq!(outcome, Outcome::Aborted);
+}
