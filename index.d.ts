@@ -2,6 +2,19 @@
 /* eslint-disable */
 
 /**
+ * What `stream()` returns: the request's messages as an async iterator. The loop ends when the
+ * stream ends or is aborted and throws the final `SseError`; leaving it early aborts the request.
+ */
+export interface SseStream extends AsyncIterable<SseMessage> {
+  /** Stops the request; the loop ends after the messages already received. */
+  abort(): void
+  /** The request's `done`: resolves on a clean end or abort, rejects with the final `SseError`. */
+  readonly done: Promise<void>
+  /** The handle of the underlying request. */
+  readonly request: SseRequest
+}
+
+/**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
  * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
@@ -15,6 +28,12 @@ export declare class ServerSentEvents {
   get id(): number
   /** Sends a streaming POST (the seed's `post`): an object or array `body` is sent as JSON. */
   post(options: RequestOptions): SseRequest
+  /**
+   * The same request as `post`, as an async iterator of messages: `for await (const msg of
+   * sse.stream(options))`. The loop ends when the stream ends or is aborted, and throws the final
+   * `SseError`; leaving the loop early (break, return, throw) aborts the request.
+   */
+  stream(options: RequestOptions): SseStream
   /** Sends a streaming request with any of GET, POST, PUT, PATCH, DELETE (default POST). */
   request(options: RequestOptions & { method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' }): SseRequest
   /** Aborts every open request of this instance. */

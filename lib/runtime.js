@@ -181,8 +181,7 @@
         }
         if (!live) continue
         const data = text.slice(start, start + dataLen)
-        const msg =
-          retry === NONE ? { data, event, id: sink.lastId } : { data, event, id: sink.lastId, retry }
+        const msg = retry === NONE ? { data, event, id: sink.lastId } : { data, event, id: sink.lastId, retry }
         call(sink, sink.onMessage, msg)
       } else if (kind === CLOSE) {
         i += 2
@@ -212,5 +211,93 @@
     }
   }
 
-  return { open, abort, deliver }
+  // stream(): the request's messages as an async iterator. Messages wait in a queue until the loop
+  // takes them; the loop ends when `done` settles (clean end or abort) and throws the final error.
+  function makeStream(options) {
+    const queue = []
+    let head = 0
+    let waiters = []
+    let handle = null
+    let ended = false
+    let failure = null
+    const wake = () => {
+      const ws = waiters
+      waiters = []
+      for (const w of ws) w()
+    }
+    const wrapped = Object.create(options)
+    wrapped.onMessage = (msg) => {
+      queue.push(msg)
+      wake()
+    }
+    const iterator = {
+      async next() {
+        for (;;) {
+          if (head < queue.length) {
+            const value = queue[head]
+            queue[head++] = undefined
+            if (head === queue.length) {
+              queue.length = 0
+              head = 0
+            }
+            return { value, done: false }
+          }
+          if (failure !== null) {
+            const err = failure
+            failure = null
+            throw err
+          }
+          if (ended) return { value: undefined, done: true }
+          await new Promise((resolve) => waiters.push(resolve))
+        }
+      },
+      async return() {
+        if (handle !== null) handle.abort()
+        ended = true
+        queue.length = 0
+        head = 0
+        return { value: undefined, done: true }
+      },
+      [Symbol.asyncIterator]() {
+        return this
+      },
+    }
+    const iterable = {
+      [Symbol.asyncIterator]: () => iterator,
+      abort() {
+        if (handle !== null) handle.abort()
+      },
+      get done() {
+        return handle.done
+      },
+      get request() {
+        return handle
+      },
+    }
+    const attach = (h) => {
+      handle = h
+      h.done.then(
+        () => {
+          ended = true
+          wake()
+        },
+        (err) => {
+          ended = true
+          failure = err
+          wake()
+        },
+      )
+    }
+    streams.set(iterable, attach)
+    return { iterable, options: wrapped }
+  }
+
+  const streams = new WeakMap()
+  function attachStream(iterable, handle) {
+    const attach = streams.get(iterable)
+    streams.delete(iterable)
+    attach(handle)
+  }
+
+  return { open, abort, deliver, makeStream, attachStream }
 })()

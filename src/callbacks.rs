@@ -47,6 +47,11 @@ type OpenFn = napi::bindgen_prelude::FunctionRef<
 >;
 /// `abort(id: number): void`
 type AbortFn = napi::bindgen_prelude::FunctionRef<u32, ()>;
+/// `makeStream(options: RequestOptions): { iterable: SseStream, options: RequestOptions }`
+type MakeStreamFn = napi::bindgen_prelude::FunctionRef<Object<'static>, Object<'static>>;
+/// `attachStream(iterable: SseStream, handle: SseRequest): void`
+type AttachStreamFn =
+  napi::bindgen_prelude::FunctionRef<FnArgs<(Object<'static>, Object<'static>)>, ()>;
 
 #[derive(Default)]
 struct Pending {
@@ -113,6 +118,8 @@ impl Hub {
 pub struct EnvState {
   open: OpenFn,
   abort: AbortFn,
+  make_stream: MakeStreamFn,
+  attach_stream: AttachStreamFn,
   pub hub: Arc<Hub>,
   pub cancel_all: CancellationToken,
 }
@@ -128,6 +135,9 @@ impl EnvState {
     let open: Function<FnArgs<(u32, Object, Object)>, Object> =
       runtime.get_named_property("open")?;
     let abort: Function<u32, ()> = runtime.get_named_property("abort")?;
+    let make_stream: Function<Object, Object> = runtime.get_named_property("makeStream")?;
+    let attach_stream: Function<FnArgs<(Object, Object)>, ()> =
+      runtime.get_named_property("attachStream")?;
     let hub = Arc::new(Hub {
       pending: Mutex::new(Pending::default()),
       drained: Notify::new(),
@@ -149,6 +159,8 @@ impl EnvState {
     let state = EnvState {
       open: open.create_ref()?,
       abort: abort.create_ref()?,
+      make_stream: make_stream.create_ref()?,
+      attach_stream: attach_stream.create_ref()?,
       hub,
       cancel_all: CancellationToken::new(),
     };
@@ -174,6 +186,30 @@ impl EnvState {
     let options: Object<'static> = Object::from_raw(env.raw(), options.raw());
     let done = open.call(FnArgs::from((id, handle, options)))?;
     Ok(Object::from_raw(env.raw(), done.raw()))
+  }
+
+  /// Wraps stream() options so that messages go to an async iterator: returns (iterable, options).
+  pub fn make_stream<'e>(
+    &self,
+    env: &'e Env,
+    options: Object,
+  ) -> napi::Result<(Object<'e>, Object<'e>)> {
+    let make = self.make_stream.borrow_back(env)?;
+    let options: Object<'static> = Object::from_raw(env.raw(), options.raw());
+    let pair = make.call(options)?;
+    let pair: Object<'e> = Object::from_raw(env.raw(), pair.raw());
+    Ok((
+      pair.get_named_property("iterable")?,
+      pair.get_named_property("options")?,
+    ))
+  }
+
+  /// Gives a stream() iterable the handle of its request.
+  pub fn attach_stream(&self, env: &Env, iterable: Object, handle: Object) -> napi::Result<()> {
+    let attach = self.attach_stream.borrow_back(env)?;
+    let iterable: Object<'static> = Object::from_raw(env.raw(), iterable.raw());
+    let handle: Object<'static> = Object::from_raw(env.raw(), handle.raw());
+    attach.call(FnArgs::from((iterable, handle)))
   }
 
   /// Tells the JS side a request was aborted: no callback of it runs from now on.

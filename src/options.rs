@@ -20,8 +20,9 @@ fn field<'e>(obj: &Object<'e>, name: &str) -> JsResult<Option<Unknown<'e>>> {
   }
 }
 
-fn type_name(value: &Unknown) -> &'static str {
+pub(crate) fn type_name(value: &Unknown) -> &'static str {
   match value.get_type() {
+    Ok(ValueType::Null) => "null",
     Ok(ValueType::String) => "string",
     Ok(ValueType::Number) => "number",
     Ok(ValueType::Boolean) => "boolean",

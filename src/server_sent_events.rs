@@ -3,8 +3,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use napi::bindgen_prelude::{ClassInstance, JavaScriptClassExt, Object};
-use napi::Env;
+use napi::bindgen_prelude::{ClassInstance, JavaScriptClassExt, Object, Unknown};
+use napi::{Env, ValueType};
 use napi_derive::napi;
 use sse_core::request::Request;
 use sse_core::{ClientDefaults, Outcome, RequestConfig};
@@ -94,6 +94,20 @@ impl ServerSentEvents {
   }
 }
 
+/// The options argument must be a plain object: anything else is INVALID_OPTIONS, not a TypeError.
+fn options_object(value: Unknown<'_>) -> JsResult<Object<'_>> {
+  match value.get_type().map_err(crate::error::from_napi)? {
+    ValueType::Object => unsafe { value.cast::<Object>() }.map_err(crate::error::from_napi),
+    ValueType::Undefined => Err(crate::error::invalid_options(
+      "options are required: { url, body, onMessage, ... }",
+    )),
+    _ => Err(crate::error::invalid_options(format!(
+      "options must be an object, got {}",
+      crate::options::type_name(&value)
+    ))),
+  }
+}
+
 #[napi]
 impl ServerSentEvents {
   /// The instance's id, unique within its `SSEClient`; `sseClient.get(id)` returns this instance.
@@ -107,9 +121,26 @@ impl ServerSentEvents {
   pub fn post<'e>(
     &self,
     env: &'e Env,
-    options: Object,
+    options: Unknown<'e>,
   ) -> napi::Result<ClassInstance<'e, SseRequest>, Code> {
-    self.start(env, options, Some("POST".to_string()))
+    self.start(env, options_object(options)?, Some("POST".to_string()))
+  }
+
+  /// The same request as `post`, as an async iterator of messages: `for await (const msg of
+  /// sse.stream(options))`. The loop ends when the stream ends or is aborted, and throws the final
+  /// `SseError`; leaving the loop early (break, return, throw) aborts the request.
+  #[napi(ts_args_type = "options: RequestOptions", ts_return_type = "SseStream")]
+  pub fn stream<'e>(&self, env: &'e Env, options: Unknown<'e>) -> napi::Result<Object<'e>, Code> {
+    let options = options_object(options)?;
+    let state = EnvState::get(env).map_err(crate::error::from_napi)?;
+    let (iterable, options) = state
+      .make_stream(env, options)
+      .map_err(crate::error::from_napi)?;
+    let instance = self.start(env, options, Some("POST".to_string()))?;
+    state
+      .attach_stream(env, iterable, instance.as_object(env))
+      .map_err(crate::error::from_napi)?;
+    Ok(iterable)
   }
 
   /// Sends a streaming request with any of GET, POST, PUT, PATCH, DELETE (default POST).
@@ -119,8 +150,9 @@ impl ServerSentEvents {
   pub fn request<'e>(
     &self,
     env: &'e Env,
-    options: Object,
+    options: Unknown<'e>,
   ) -> napi::Result<ClassInstance<'e, SseRequest>, Code> {
+    let options = options_object(options)?;
     let method: Option<String> = options
       .get::<String>("method")
       .map_err(|_| crate::error::invalid_options("method must be a string"))?;

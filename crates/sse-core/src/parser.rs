@@ -129,21 +129,19 @@ impl Fields {
         self.event_type.clear();
         push_lossy(&mut self.event_type, value);
       }
-      b"id" => {
-        if !value.contains(&0) {
-          self.id_buffer.clear();
-          push_lossy(&mut self.id_buffer, value);
-          self.saw_id = true;
-        }
+      // An id containing NUL is ignored.
+      b"id" if !value.contains(&0) => {
+        self.id_buffer.clear();
+        push_lossy(&mut self.id_buffer, value);
+        self.saw_id = true;
       }
-      b"retry" => {
-        if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-          let ms = value.iter().fold(0u64, |n, d| {
-            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-          });
-          self.retry = Some(ms);
-          self.reconnection_time = Some(ms);
-        }
+      // Only ASCII digits; anything else (sign, dot, empty) is ignored.
+      b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+        let ms = value.iter().fold(0u64, |n, d| {
+          n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        });
+        self.retry = Some(ms);
+        self.reconnection_time = Some(ms);
       }
       _ => {}
     }

@@ -1,0 +1,108 @@
+// Type-checked by `npm test` (tsc --noEmit): uses the whole public API as a TypeScript user would,
+// and the @ts-expect-error lines prove the types reject what the addon rejects.
+import {
+  SSEClient,
+  ServerSentEvents,
+  SseRequest,
+  type ClientOptions,
+  type RequestOptions,
+  type SseError,
+  type SseMessage,
+  type SseOpenInfo,
+  type SseStream,
+} from '../index.js'
+
+const defaults: ClientOptions = {
+  baseUrl: 'http://127.0.0.1:3000/v1/',
+  headers: { authorization: 'Bearer t' },
+  timeout: 30_000,
+  reconnectCount: 5,
+  retryDelay: 1000,
+  maxEventSize: 16 * 1024 * 1024,
+  ca: Buffer.from(''),
+  cert: '',
+  key: '',
+  proxy: 'http://127.0.0.1:8080',
+}
+const sseClient = new SSEClient(defaults)
+const plain: SSEClient = new SSEClient()
+const sse: ServerSentEvents = sseClient.create()
+const id: number = sse.id
+const same: ServerSentEvents | null = sseClient.get(id)
+const size: number = sseClient.size
+
+const controller = new AbortController()
+const options: RequestOptions = {
+  url: 'chat',
+  body: { name: 'andy' },
+  headers: {},
+  timeout: 0,
+  eventTimeout: 60_000,
+  reconnectCount: 0,
+  reconnectAfterEvents: 'with-id',
+  lastEventId: '41',
+  doneData: '[DONE]',
+  strictContentType: true,
+  retryDelay: 500,
+  maxEventSize: 1 << 20,
+  signal: controller.signal,
+  onOpen(info: SseOpenInfo) {
+    const status: number = info.status
+    const type: string | undefined = info.headers['content-type']
+    void [status, type]
+  },
+  onMessage({ data, event, id, retry }: SseMessage) {
+    const text: string = data + event + id
+    const ms: number | undefined = retry
+    void [text, ms]
+  },
+  onError(err: SseError) {
+    const code: SseError['code'] = err.code
+    const status: number | undefined = err.status
+    const attempt: number = err.attempt
+    const willRetry: boolean = err.willRetry
+    if (code === 'HTTP_STATUS' || code === 'CALLBACK_THREW') void [status, err.body, err.cause]
+    void [attempt, willRetry, err.message]
+  },
+  onClose() {},
+}
+
+const req: SseRequest = sse.post(options)
+req.abort()
+const done: Promise<void> = req.done
+const state: 0 | 1 | 2 = req.readyState
+const last: string = req.lastEventId
+sse.post({ url: 'x', body: 'raw' })
+sse.post({ url: 'x', body: Buffer.from('raw') })
+sse.post({ url: 'x', body: new Uint8Array(4) })
+sse.post({ url: 'x', body: [1, 2] })
+sse.request({ url: 'x', method: 'GET' })
+sse.abortAll()
+
+async function consume(): Promise<string[]> {
+  const stream: SseStream = sse.stream({ url: 'x', doneData: '[DONE]' })
+  const out: string[] = []
+  for await (const msg of stream) out.push(msg.data)
+  stream.abort()
+  await stream.done
+  const handle: SseRequest = stream.request
+  void handle
+  return out
+}
+
+const deleted: boolean = sseClient.delete(sse) || sseClient.delete(id)
+sseClient.clear()
+void [plain, same, size, done, state, last, consume, deleted]
+
+// @ts-expect-error url is required
+sse.post({ body: {} })
+// @ts-expect-error a number is not a body
+sse.post({ url: 'x', body: 42 })
+// @ts-expect-error TRACE is not a method the addon sends
+sse.request({ url: 'x', method: 'TRACE' })
+// @ts-expect-error header values are strings
+sse.post({ url: 'x', headers: { n: 1 } })
+// @ts-expect-error readyState is read-only
+req.readyState = 1
+// @ts-expect-error reconnectAfterEvents has three values
+sse.post({ url: 'x', reconnectAfterEvents: 'sometimes' })
