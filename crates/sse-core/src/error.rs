@@ -156,6 +156,14 @@ impl StdError for Error {}
 /// "error sending request for url (…): client error (Connect): tcp connect error: Connection refused"
 /// becomes "connection refused (tcp connect error)": the innermost causes, most specific first,
 /// without the URL (which may carry credentials in its query).
+fn lowercase_first(text: &str) -> String {
+  let mut chars = text.chars();
+  match chars.next() {
+    Some(first) => first.to_lowercase().chain(chars).collect(),
+    None => String::new(),
+  }
+}
+
 fn source_chain(err: &reqwest::Error) -> String {
   let mut parts: Vec<String> = Vec::new();
   let mut cur: Option<&(dyn StdError + 'static)> = err.source();
@@ -175,7 +183,7 @@ fn source_chain(err: &reqwest::Error) -> String {
     return top;
   }
   parts.reverse();
-  let mut out = parts[0].to_lowercase();
+  let mut out = lowercase_first(&parts[0]);
   if let Some(context) = parts.get(1) {
     out.push_str(" (");
     out.push_str(context);
@@ -184,23 +192,34 @@ fn source_chain(err: &reqwest::Error) -> String {
   out
 }
 
+/// Whether a rustls error is anywhere in the chain. `io::Error::source()` skips the error it wraps,
+/// so wrapped errors are visited through `get_ref()` too. The connector may also flatten the cause
+/// into text, hence the fallback on the messages rustls uses for handshake failures.
 fn is_tls(err: &reqwest::Error) -> bool {
-  let mut cur: Option<&(dyn StdError + 'static)> = err.source();
-  while let Some(e) = cur {
+  let mut stack: Vec<&(dyn StdError + 'static)> = err.source().into_iter().collect();
+  while let Some(e) = stack.pop() {
     if e.is::<rustls::Error>() {
       return true;
     }
-    if let Some(io) = e.downcast_ref::<std::io::Error>() {
-      if io
-        .get_ref()
-        .is_some_and(|inner| inner.is::<rustls::Error>())
-      {
-        return true;
-      }
+    if let Some(inner) = e
+      .downcast_ref::<std::io::Error>()
+      .and_then(std::io::Error::get_ref)
+    {
+      stack.push(inner);
     }
-    cur = e.source();
+    if let Some(next) = e.source() {
+      stack.push(next);
+    }
   }
-  false
+  const RUSTLS_MESSAGES: [&str; 5] = [
+    "invalid peer certificate",
+    "received fatal alert",
+    "peer is incompatible",
+    "peer misbehaved",
+    "invalid certificate",
+  ];
+  let text = source_chain(err).to_lowercase();
+  RUSTLS_MESSAGES.iter().any(|m| text.contains(m))
 }
 
 #[cfg(test)]
