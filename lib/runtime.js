@@ -19,6 +19,9 @@
   const CLOSE = 4
   const FAIL = 5
   const NONE = 0xffffffff
+  // stream(): messages queued for the loop before the socket is paused, and the level that resumes it.
+  const STREAM_HIGH = 1024
+  const STREAM_LOW = 256
 
   const sinks = new Map()
   const noop = () => {}
@@ -225,9 +228,16 @@
       waiters = []
       for (const w of ws) w()
     }
+    let paused = false
     const wrapped = Object.create(options)
     wrapped.onMessage = (msg) => {
       queue.push(msg)
+      // Back-pressure: past the high mark the native side stops reading the socket (after the batch
+      // in flight), so a slow loop holds at most a bounded number of messages.
+      if (!paused && queue.length - head >= STREAM_HIGH && handle !== null) {
+        paused = true
+        handle._pause()
+      }
       wake()
     }
     const iterator = {
@@ -239,6 +249,10 @@
             if (head === queue.length) {
               queue.length = 0
               head = 0
+            }
+            if (paused && queue.length - head <= STREAM_LOW) {
+              paused = false
+              handle._resume()
             }
             return { value, done: false }
           }

@@ -319,6 +319,9 @@ impl sse_core::Sink for JsSink {
     if !self.meta.is_empty() {
       self.hub.push(&mut self.text, &mut self.meta, None).await;
     }
+    // A stream() consumer that fell behind holds the reader here; the socket fills and TCP slows
+    // the server down.
+    self.shared.wait_resumed().await;
   }
 }
 

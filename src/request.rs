@@ -9,6 +9,7 @@ use napi::bindgen_prelude::{Object, ObjectFinalize, ObjectRef};
 use napi::Env;
 use napi_derive::napi;
 use sse_core::request::ReadyState;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::callbacks::EnvState;
@@ -23,6 +24,9 @@ pub struct RequestShared {
   last_event_id: Mutex<String>,
   /// Cleared, on the JS thread, by whichever comes first: abort() or the end record being drained.
   live: AtomicBool,
+  /// Set by a `stream()` whose consumer fell behind: the task stops reading the socket until cleared.
+  paused: AtomicBool,
+  resumed: Notify,
   registry: Weak<Registry>,
 }
 
@@ -34,6 +38,8 @@ impl RequestShared {
       ready_state: AtomicU8::new(ReadyState::Connecting as u8),
       last_event_id: Mutex::new(String::new()),
       live: AtomicBool::new(true),
+      paused: AtomicBool::new(false),
+      resumed: Notify::new(),
       registry: Arc::downgrade(registry),
     }
   }
@@ -46,6 +52,27 @@ impl RequestShared {
     let mut last = self.last_event_id.lock().unwrap_or_else(|e| e.into_inner());
     last.clear();
     last.push_str(id);
+  }
+
+  /// Returns once the request is not paused (at once in the usual case). Abort needs no wake-up
+  /// here: it cancels the whole task, this wait included.
+  pub async fn wait_resumed(&self) {
+    loop {
+      let resumed = self.resumed.notified();
+      tokio::pin!(resumed);
+      resumed.as_mut().enable();
+      if !self.paused.load(Ordering::Acquire) {
+        return;
+      }
+      resumed.await;
+    }
+  }
+
+  fn set_paused(&self, paused: bool) {
+    self.paused.store(paused, Ordering::Release);
+    if !paused {
+      self.resumed.notify_waiters();
+    }
   }
 
   /// Ends the request's bookkeeping; true the first time. Called on the JS thread only.
@@ -87,6 +114,18 @@ impl SseRequest {
   #[napi]
   pub fn abort(&self, env: Env) -> napi::Result<()> {
     self.shared.abort(&env)
+  }
+
+  /// Back-pressure for `stream()`: stop reading the socket once the current batch is handed over.
+  #[napi(js_name = "_pause", skip_typescript)]
+  pub fn pause(&self) {
+    self.shared.set_paused(true);
+  }
+
+  /// Reading resumes.
+  #[napi(js_name = "_resume", skip_typescript)]
+  pub fn resume(&self) {
+    self.shared.set_paused(false);
   }
 
   /// Resolves when the stream ends cleanly or is aborted; rejects with the final `SseError`.

@@ -264,15 +264,17 @@ impl<S: Sink> Request<S> {
           ))
         }
       };
-      idle.as_mut().reset(deadline(idle_limit, far));
       let (dispatched, done) = match self.feed(&chunk) {
         Ok(result) => result,
         Err(err) => return BodyEnd::Failed(err),
       };
+      // The sink may hold us while JS catches up (back-pressure): that wait is ours, not the
+      // server's silence, so the clocks start again after it.
+      self.sink.flush().await;
+      idle.as_mut().reset(deadline(idle_limit, far));
       if dispatched > 0 {
         quiet.as_mut().reset(deadline(event_limit, far));
       }
-      self.sink.flush().await;
       if done {
         return BodyEnd::Done;
       }
