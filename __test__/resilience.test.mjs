@@ -3,13 +3,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import https from 'node:https'
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SSEClient } from '../index.mjs'
+import { selfSignedCert } from './helpers/tls.mjs'
 import { startServer, startRawServer, sse, collect, delay, SSE_HEAD } from './helpers/server.mjs'
 
 const client = new SSEClient({ retryDelay: 10 })
@@ -304,40 +302,13 @@ test('a redirect to another origin keeps method and body but not Authorization o
 })
 
 test('a self-signed HTTPS server gives TLS; trusting its certificate with `ca` works', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'native-sse-tls-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-addext',
-        'basicConstraints=critical,CA:FALSE',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    )
-  } catch {
+  const pair = selfSignedCert()
+  if (pair === null) {
     t.skip('openssl is not installed: cannot make a self-signed certificate')
     return
   }
-  const cert = readFileSync(join(dir, 'cert.pem'))
-  const server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
+  const { key, cert } = pair
+  const server = https.createServer({ key, cert }, (req, res) => {
     req.resume()
     sse(res, 'data: secure\n\n')
   })

@@ -26,7 +26,13 @@ export const server = http.createServer(async (req, res) => {
   }
   let body = ''
   for await (const part of req) body += part
-  const { question } = JSON.parse(body || '{}') as { question?: string }
+  let question: string | undefined
+  try {
+    question = (JSON.parse(body || '{}') as { question?: string }).question
+  } catch {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('body must be JSON: { "question": "…" }')
+    return
+  }
 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
   const request = sse.post({
@@ -45,7 +51,7 @@ export const server = http.createServer(async (req, res) => {
   // The browser left: stop paying for tokens nobody reads.
   res.on('close', () => request.abort())
   await request.done.catch(() => {})
-  res.end('event: end\ndata: {}\n\n')
+  if (!res.destroyed) res.end('event: end\ndata: {}\n\n')
 })
 
 if (process.argv[1]?.endsWith('chat.ts')) {
