@@ -2,16 +2,14 @@
 // crash, a hang or unbounded memory.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { Worker } from 'node:worker_threads'
 import { createGzip } from 'node:zlib'
-import { fileURLToPath } from 'node:url'
 import { SSEClient } from '../index.mjs'
+import { runModule } from './helpers/child.mjs'
 import { startServer, startRawServer, collect, delay, SSE_HEAD } from './helpers/server.mjs'
 
 const instance = new SSEClient({ retryDelay: 10 }).create()
-const root = fileURLToPath(new URL('..', import.meta.url))
 
 test('headers that never end give TIMEOUT', async () => {
   const srv = await startRawServer(async (socket) => {
@@ -143,25 +141,13 @@ test('open streams do not block process.exit()', async () => {
     res.write('data: first\n\n')
   })
   try {
-    const child = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import { SSEClient } from './index.mjs'
-         const sse = new SSEClient().create()
-         for (let i = 0; i < 20; i++) sse.post({ url: process.argv[1], onMessage: () => {} })
-         sse.post({ url: process.argv[1], onMessage: () => { console.log('exiting'); process.exit(7) } })`,
-        srv.url,
-      ],
-      { cwd: root },
+    const { code, signal, out } = await runModule(
+      `import { SSEClient } from './index.mjs'
+       const sse = new SSEClient().create()
+       for (let i = 0; i < 20; i++) sse.post({ url: process.argv[1], onMessage: () => {} })
+       sse.post({ url: process.argv[1], onMessage: () => { console.log('exiting'); process.exit(7) } })`,
+      [srv.url],
     )
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20000)
-    const [code, signal] = await once(child, 'exit')
-    clearTimeout(timer)
     assert.equal(signal, null, out)
     assert.equal(code, 7, out)
     assert.equal(out, 'exiting\n')

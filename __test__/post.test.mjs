@@ -1,9 +1,8 @@
 // Issue 2: the seed's API end to end against real servers on 127.0.0.1.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { SSEClient, ServerSentEvents, SseRequest } from '../index.mjs'
-import { startServer, startRawServer, sse, collect, delay, SSE_HEAD } from './helpers/server.mjs'
+import { startServer, startRawServer, sse, collect, delay, unusedPort, SSE_HEAD } from './helpers/server.mjs'
 
 test("the seed's example: post a JSON body, stream messages back, done resolves", async () => {
   const srv = await startServer((req, res, body) => {
@@ -372,10 +371,7 @@ test('strictContentType: false accepts any content-type', async () => {
 })
 
 test('an unreachable port gives NETWORK naming the cause', async () => {
-  const probe = net.createServer().listen(0, '127.0.0.1')
-  await new Promise((resolve) => probe.once('listening', resolve))
-  const port = probe.address().port
-  await new Promise((resolve) => probe.close(resolve))
+  const port = await unusedPort()
   const got = collect(new SSEClient().create(), { url: `http://127.0.0.1:${port}/`, reconnectCount: 0 })
   const { error } = await got.done
   assert.equal(error.code, 'NETWORK')
@@ -385,10 +381,7 @@ test('an unreachable port gives NETWORK naming the cause', async () => {
 })
 
 test('an unreachable port is retried reconnectCount times, each onError but the last with willRetry', async () => {
-  const probe = net.createServer().listen(0, '127.0.0.1')
-  await new Promise((resolve) => probe.once('listening', resolve))
-  const port = probe.address().port
-  await new Promise((resolve) => probe.close(resolve))
+  const port = await unusedPort()
   const got = collect(new SSEClient().create(), { url: `http://127.0.0.1:${port}/`, reconnectCount: 2, retryDelay: 10 })
   const { error } = await got.done
   assert.equal(error.code, 'NETWORK')

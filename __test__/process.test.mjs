@@ -2,31 +2,15 @@
 // both `import` and `require` load the same addon.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import * as esm from '../index.mjs'
 import { startServer, sse } from './helpers/server.mjs'
-
-const root = fileURLToPath(new URL('..', import.meta.url))
-
-/** Runs `source` in a child Node process; resolves with its exit code and output. */
-async function runChild(source, args = [], { timeoutMs = 20000 } = {}) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', source, ...args], { cwd: root })
-  let out = ''
-  child.stdout.on('data', (d) => (out += d))
-  child.stderr.on('data', (d) => (out += d))
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  const [code, signal] = await once(child, 'exit')
-  clearTimeout(timer)
-  return { code, signal, out }
-}
+import { runModule, runNode } from './helpers/child.mjs'
 
 test('a script that streams once exits by itself after the stream ends', async () => {
   const srv = await startServer((req, res) => sse(res, 'data: one\n\ndata: two\n\n'))
   try {
-    const { code, signal, out } = await runChild(
+    const { code, signal, out } = await runModule(
       `import { SSEClient } from './index.mjs'
        const sse = new SSEClient().create()
        sse.post({ url: process.argv[1], body: { name: 'andy' }, onMessage: ({ data }) => console.log(data) })`,
@@ -52,14 +36,14 @@ test('an open request keeps the process alive until the stream ends, an aborted 
     }
   })
   try {
-    const slow = await runChild(
+    const slow = await runModule(
       `import { SSEClient } from './index.mjs'
        new SSEClient().create().post({ url: process.argv[1], onMessage: ({ data }) => console.log(data) })`,
       [`${srv.base}/slow`],
     )
     assert.equal(slow.code, 0, slow.out)
     assert.equal(slow.out, 'late\n')
-    const aborted = await runChild(
+    const aborted = await runModule(
       `import { SSEClient } from './index.mjs'
        const req = new SSEClient().create().post({ url: process.argv[1], onOpen: () => { req.abort(); console.log('aborted') } })`,
       [`${srv.base}/forever`],
@@ -81,7 +65,7 @@ test('ESM import and CommonJS require give the same classes', () => {
 })
 
 test('the package resolves by name in both formats', async () => {
-  const { code, out } = await runChild(
+  const { code, out } = await runModule(
     `import { SSEClient } from 'native-sse'
      import { createRequire } from 'node:module'
      const { SSEClient: FromRequire } = createRequire(import.meta.url)('native-sse')
@@ -92,13 +76,7 @@ test('the package resolves by name in both formats', async () => {
 })
 
 test('the demo streams a chat completion from its embedded server and exits', async () => {
-  const child = spawn(process.execPath, ['examples/demo.mjs'], { cwd: root })
-  let out = ''
-  child.stdout.on('data', (d) => (out += d))
-  child.stderr.on('data', (d) => (out += d))
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30000)
-  const [code] = await once(child, 'exit')
-  clearTimeout(timer)
+  const { code, out } = await runNode(['examples/demo.mjs'], { timeoutMs: 30000 })
   assert.equal(code, 0, out)
   assert.match(out, /connected: HTTP 200/)
   assert.match(out, /You asked: "What is native-sse\?"/)

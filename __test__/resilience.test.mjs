@@ -3,10 +3,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import https from 'node:https'
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
 import { SSEClient } from '../index.mjs'
+import { runModule } from './helpers/child.mjs'
 import { selfSignedCert } from './helpers/tls.mjs'
 import { startServer, startRawServer, sse, collect, delay, SSE_HEAD } from './helpers/server.mjs'
 
@@ -247,23 +246,12 @@ test('a 50 MB event with maxEventSize 1 MiB fails fast with EVENT_TOO_LARGE', as
 test('a throwing onMessage without onError surfaces as an uncaught exception', async () => {
   const srv = await startServer((req, res) => sse(res, 'data: x\n\n'))
   try {
-    const root = fileURLToPath(new URL('..', import.meta.url))
-    const child = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import { SSEClient } from './index.mjs'
-         process.on('uncaughtException', (err) => { console.log('uncaught:', err.message); process.exit(3) })
-         new SSEClient().create().post({ url: process.argv[1], onMessage() { throw new Error('from callback') } })`,
-        srv.url,
-      ],
-      { cwd: root },
+    const { code, out } = await runModule(
+      `import { SSEClient } from './index.mjs'
+       process.on('uncaughtException', (err) => { console.log('uncaught:', err.message); process.exit(3) })
+       new SSEClient().create().post({ url: process.argv[1], onMessage() { throw new Error('from callback') } })`,
+      [srv.url],
     )
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    const [code] = await once(child, 'exit')
     assert.equal(code, 3, out)
     assert.equal(out, 'uncaught: from callback\n')
   } finally {

@@ -6,7 +6,7 @@ import net from 'node:net'
 import { once } from 'node:events'
 import { SSEClient } from '../index.mjs'
 import { selfSignedCert } from './helpers/tls.mjs'
-import { startServer, collect, sse } from './helpers/server.mjs'
+import { startServer, collect, sse, unusedPort } from './helpers/server.mjs'
 
 test('a redirect from https to http is refused with NETWORK, and the http server is never asked', async (t) => {
   const pair = selfSignedCert()
@@ -82,10 +82,7 @@ test('only http and https URLs are accepted', () => {
 })
 
 test('error messages carry neither header values nor URL credentials', async () => {
-  const probe = net.createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const port = probe.address().port
-  await new Promise((resolve) => probe.close(resolve))
+  const port = await unusedPort()
   const got = collect(new SSEClient().create(), {
     url: `http://user:hunter2@127.0.0.1:${port}/sse?token=abc123`,
     headers: { authorization: 'Bearer sk-topsecret' },

@@ -108,3 +108,12 @@ export function collect(sse, options) {
   )
   return got
 }
+
+/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+export async function unusedPort() {
+  const probe = net.createServer().listen(0, '127.0.0.1')
+  await once(probe, 'listening')
+  const { port } = probe.address()
+  await new Promise((resolve) => probe.close(resolve))
+  return port
+}
