@@ -297,7 +297,9 @@ impl sse_core::Sink for JsSink {
     } else {
       self.push_str(event.event);
     }
-    if event.id == self.last_id {
+    // Lengths first: most streams have no ids, and a memcmp call per event for two empty strings
+    // took a third of the reader thread's time in the scenario A profile.
+    if event.id.len() == self.last_id.len() && (event.id.is_empty() || event.id == self.last_id) {
       self.meta.push(NONE);
     } else {
       self.push_str(event.id);

@@ -94,6 +94,9 @@ struct Fields {
   event_type: String,
   /// The last event ID buffer (set by `id`, copied to `last_event_id` at dispatch).
   id_buffer: String,
+  /// `id_buffer` may differ from `last_event_id`: set by an `id` field, so that dispatch does not
+  /// compare the two strings for every event (a measurable cost at a million events a second).
+  id_dirty: bool,
   /// The last event ID string.
   last_event_id: String,
   /// `retry` seen in the current block.
@@ -133,6 +136,7 @@ impl Fields {
       b"id" if !value.contains(&0) => {
         self.id_buffer.clear();
         push_lossy(&mut self.id_buffer, value);
+        self.id_dirty = true;
         self.saw_id = true;
       }
       // Only ASCII digits; anything else (sign, dot, empty) is ignored.
@@ -149,7 +153,8 @@ impl Fields {
   }
 
   fn dispatch(&mut self, on_event: &mut impl FnMut(Event<'_>)) -> bool {
-    if self.last_event_id != self.id_buffer {
+    if self.id_dirty {
+      self.id_dirty = false;
       self.last_event_id.clone_from(&self.id_buffer);
     }
     let dispatched = !self.data.is_empty();
@@ -336,6 +341,7 @@ impl Parser {
       ..
     } = &mut self.fields;
     id_buffer.clone_from(last_event_id);
+    self.fields.id_dirty = false;
   }
 }
 
