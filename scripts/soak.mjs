@@ -1,10 +1,11 @@
 // npm run soak: many streams, sequential and concurrent, with random aborts at every phase, against a
 // local server in a child process. Checks that nothing crashes, no callback runs after abort(), every
-// request that was not aborted gets every event exactly once and in order, and that RSS and open file
-// descriptors come back to their baseline. Exits non-zero on any finding.
+// request that was not aborted gets every event exactly once and in order, that open file descriptors
+// come back to their baseline after each round and that RSS stops growing from round to round.
+// Exits non-zero on any finding.
 //
-//   SOAK_QUICK=1 npm run soak     a few minutes: 10,000 sequential and 1,000 concurrent streams
-//   npm run soak                  100,000 sequential and 5,000 concurrent streams
+//   SOAK_QUICK=1 npm run soak     under a minute: 10,000 sequential streams, 4 rounds of 1,000 concurrent
+//   npm run soak                  100,000 sequential streams, 4 rounds of 5,000 concurrent (SOAK_ROUNDS)
 import http from 'node:http'
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 const QUICK = process.env.SOAK_QUICK === '1'
 const SEQUENTIAL = Number(process.env.SOAK_SEQUENTIAL ?? (QUICK ? 10_000 : 100_000))
 const CONCURRENT = Number(process.env.SOAK_CONCURRENT ?? (QUICK ? 1_000 : 5_000))
+const ROUNDS = Number(process.env.SOAK_ROUNDS ?? 4)
 const IN_FLIGHT = 64 // how many of the "sequential" streams run at a time
 const DEADLINE_MS = (QUICK ? 6 : 20) * 60_000
 
@@ -204,38 +206,62 @@ async function run() {
       `${(done / seqSeconds).toFixed(0)} streams/s, RSS ${rssMiB().toFixed(1)} MiB`,
   )
 
-  // Phase 2: CONCURRENT streams open at once, 20 events each 200 ms apart.
-  const t2 = performance.now()
-  const many = new SSEClient()
-  const instances = Array.from({ length: 10 }, () => many.create())
-  const results = await Promise.all(
-    Array.from({ length: CONCURRENT }, (_, i) => oneStream(instances[i % 10], base, `c${i}`, { n: 20, gap: 200 })),
-  )
-  const peak = rssMiB()
-  many.clear()
-  const concAborted = results.filter((r) => r.aborted).length
-  const concEvents = results.reduce((sum, r) => sum + r.events, 0)
-  console.log(
-    `concurrent: ${CONCURRENT} streams (${concAborted} aborted), ${concEvents} events in ` +
-      `${((performance.now() - t2) / 1000).toFixed(1)} s, RSS after ${peak.toFixed(1)} MiB`,
-  )
-
-  // Back to baseline: sockets closed, memory returned.
-  let after = { rss: 0, fds: 0 }
-  for (let i = 0; i < 50; i++) {
-    await sleep(200)
-    globalThis.gc?.()
-    after = { rss: rssMiB(), fds: fds() }
-    if (after.fds <= baseline.fds + 2 && after.rss <= baseline.rss * 1.25 + 32) break
+  // Phase 2: CONCURRENT streams open at once, 20 events each 200 ms apart, in ROUNDS rounds. After
+  // each round the sockets must be closed and RSS settled: a leak grows from round to round, while
+  // the allocator's high-water mark (glibc keeps freed memory for reuse) stays put.
+  let concEvents = 0
+  const settled = []
+  // One round in a function of its own, so that its SSEClient is unreachable afterwards: the
+  // client's idle keep-alive connections close when it is collected (or after the pool's idle time).
+  async function concurrentRound(round) {
+    const many = new SSEClient()
+    const instances = Array.from({ length: 10 }, () => many.create())
+    const results = await Promise.all(
+      Array.from({ length: CONCURRENT }, (_, i) =>
+        oneStream(instances[i % 10], base, `r${round}c${i}`, { n: 20, gap: 200 }),
+      ),
+    )
+    many.clear()
+    return {
+      aborted: results.filter((r) => r.aborted).length,
+      events: results.reduce((sum, r) => sum + r.events, 0),
+    }
   }
-  console.log(`after: RSS ${after.rss.toFixed(1)} MiB, ${after.fds} open fds`)
-  if (after.fds > baseline.fds + 2) find(`open fds ${after.fds} vs baseline ${baseline.fds}`)
-  if (after.rss > baseline.rss * 1.25 + 32)
-    find(`RSS ${after.rss.toFixed(1)} MiB vs baseline ${baseline.rss.toFixed(1)} MiB`)
+  for (let round = 1; round <= ROUNDS; round++) {
+    const t2 = performance.now()
+    const { aborted: roundAborted, events: roundEvents } = await concurrentRound(round)
+    const peak = rssMiB()
+    concEvents += roundEvents
+    let after = { rss: 0, fds: 0 }
+    for (let i = 0; i < 50; i++) {
+      await sleep(200)
+      globalThis.gc?.()
+      after = { rss: rssMiB(), fds: fds() }
+      if (after.fds <= baseline.fds + 2) break
+    }
+    settled.push(after.rss)
+    const mem = process.memoryUsage()
+    console.log(
+      `concurrent round ${round}: ${CONCURRENT} streams (${roundAborted} aborted), ` +
+        `${roundEvents} events in ${((performance.now() - t2) / 1000).toFixed(1)} s; RSS peak ${peak.toFixed(1)} MiB, ` +
+        `settled ${after.rss.toFixed(1)} MiB (JS heap ${(mem.heapTotal / 1048576).toFixed(1)} MiB); ${after.fds} open fds`,
+    )
+    if (after.fds > baseline.fds + 2) find(`round ${round}: open fds ${after.fds} vs baseline ${baseline.fds}`)
+  }
+  // glibc's arenas reach their high-water mark over the first rounds; a leak keeps growing in every
+  // round, so the last round is compared with the one before it.
+  if (ROUNDS > 1) {
+    const [before, last] = settled.slice(-2)
+    if (last - before > before * 0.05 + 8) {
+      find(
+        `RSS grew by ${(last - before).toFixed(1)} MiB in the last round (${settled.map((r) => r.toFixed(0)).join(' -> ')} MiB): a leak`,
+      )
+    }
+  }
 
   clearTimeout(overdue)
   server.kill()
-  report(started, { sequential: done, concurrent: CONCURRENT, events: events + concEvents })
+  report(started, { sequential: done, concurrent: CONCURRENT * ROUNDS, events: events + concEvents })
   process.exit(findings.length === 0 ? 0 : 1)
 }
 
