@@ -25,17 +25,23 @@
 
   const sinks = new Map()
   const noop = () => {}
-  let keepAlive = null
-
-  // Open requests keep the process alive, like a socket; finished and aborted ones do not. One
-  // timer for all of them: the native side holds no strong handle on the event loop.
+  // Open requests keep the process alive, like a socket; finished and aborted ones do not. One timer
+  // for all of them, made once and switched with ref()/unref(): creating and clearing an interval per
+  // request cost more than the rest of the JS side of a short stream. The native side holds no
+  // strong handle on the event loop.
+  const keepAlive = setInterval(noop, 0x7fffffff)
+  keepAlive.unref()
+  let held = false
   function hold() {
-    if (keepAlive === null) keepAlive = setInterval(noop, 0x7fffffff)
+    if (!held) {
+      held = true
+      keepAlive.ref()
+    }
   }
   function release() {
-    if (sinks.size === 0 && keepAlive !== null) {
-      clearInterval(keepAlive)
-      keepAlive = null
+    if (held && sinks.size === 0) {
+      held = false
+      keepAlive.unref()
     }
   }
 
