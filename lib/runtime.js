@@ -3,8 +3,10 @@
 // from a delivered batch, guard each callback, drop deliveries after abort, wire AbortSignal, hold
 // the single `done` Promise, and keep the process alive while requests are open.
 //
-// A batch is `deliver(text, meta)`: `text` holds every string of the batch back to back, `meta` a
-// run of records, each [kind, requestId, ...]. Lengths count UTF-16 code units; NONE = 0xffffffff.
+// A batch is `deliver(texts, meta, ends)`: `texts` holds every string of the batch back to back, cut
+// into segments of 32 KiB or a little more (small enough for V8's young generation); `meta` a run of records,
+// each [kind, requestId, ...]; the records of segment k end at meta index ends[k] (a record's
+// strings never straddle two segments). Lengths count UTF-16 code units; NONE = 0xffffffff.
 //   OPEN    1: [1, id, len]                 text: JSON { status, headers }
 //   MESSAGE 2: [2, id, dataLen, eventLen|NONE, idLen|NONE, retry|NONE]
 //              text: data, then event type (NONE: "message"), then id (NONE: unchanged)
@@ -157,13 +159,22 @@
     }
   }
 
-  function deliver(text, meta) {
+  function deliver(texts, meta, ends) {
     const n = meta.length
     let i = 0
     let pos = 0
+    let segment = 0
+    let text = texts[0]
+    let segmentEnd = ends[0]
     let sink
     let sinkId = -1
     while (i < n) {
+      while (i >= segmentEnd) {
+        segment++
+        text = texts[segment]
+        segmentEnd = ends[segment]
+        pos = 0
+      }
       const kind = meta[i]
       const id = meta[i + 1]
       if (id !== sinkId) {
