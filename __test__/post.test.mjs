@@ -399,7 +399,8 @@ test('bad arguments throw synchronously with INVALID_URL or INVALID_OPTIONS', ()
   const instance = new SSEClient().create()
   const code = (options) => {
     try {
-      instance.post(options)
+      // A call that does not throw has started a request: stop it, it is not what is tested here.
+      instance.post(options).abort()
     } catch (err) {
       assert.ok(err instanceof Error)
       return err.code
@@ -499,6 +500,15 @@ test('AbortSignal aborts the request, also when already aborted', async () => {
     const pre = collect(instance, { url: srv.url, signal: AbortSignal.abort() })
     assert.deepEqual(await pre.done, { ok: true })
     assert.equal(pre.messages.length, 0)
+    // AbortSignal.timeout(ms), as the README says: the open stream is aborted after 50 ms.
+    const timed = collect(instance, { url: srv.url, signal: AbortSignal.timeout(50) })
+    assert.deepEqual(await timed.done, { ok: true })
+    assert.equal(timed.req.readyState, 2)
+    assert.deepEqual(
+      timed.messages.map((m) => m.data),
+      ['one'],
+    )
+    assert.equal(timed.closes, 0)
     await srv.idle()
   } finally {
     await srv.close()
@@ -524,6 +534,19 @@ test('a callback that throws aborts the request and reaches onError as CALLBACK_
     assert.equal(error.cause, boom)
     assert.deepEqual(got.errors, [error])
     await srv.idle()
+  } finally {
+    await srv.close()
+  }
+})
+
+test('lastEventId is sent as Last-Event-ID on the first attempt', async () => {
+  const srv = await startServer((req, res) => sse(res, 'data: resumed\n\n'))
+  try {
+    const got = collect(new SSEClient().create(), { url: srv.url, lastEventId: 'evt-41' })
+    assert.deepEqual(await got.done, { ok: true })
+    assert.equal(srv.requests[0].headers['last-event-id'], 'evt-41')
+    // No id came back, so the id in force is still the one given.
+    assert.equal(got.req.lastEventId, '')
   } finally {
     await srv.close()
   }

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import * as esm from '../index.mjs'
-import { startServer, sse } from './helpers/server.mjs'
+import { startServer, sse, unusedPort } from './helpers/server.mjs'
 import { runModule, runNode } from './helpers/child.mjs'
 
 test('a script that streams once exits by itself after the stream ends', async () => {
@@ -81,4 +81,21 @@ test('the demo streams a chat completion from its embedded server and exits', as
   assert.match(out, /connected: HTTP 200/)
   assert.match(out, /You asked: "What is native-sse\?"/)
   assert.match(out, /\d+ tokens, first after/)
+})
+
+test('a failing request nobody awaits causes no unhandled rejection', async () => {
+  const port = await unusedPort()
+  const { code, out } = await runModule(
+    `import { SSEClient } from './index.mjs'
+     process.on('unhandledRejection', (err) => { console.log('unhandled:', err.code); process.exit(4) })
+     // done is left alone: only onError tells that the request failed.
+     new SSEClient().create().post({
+       url: process.argv[1],
+       reconnectCount: 0,
+       onError: (err) => setTimeout(() => console.log('failed:', err.code), 20),
+     })`,
+    [`http://127.0.0.1:${port}/`],
+  )
+  assert.equal(code, 0, out)
+  assert.equal(out, 'failed: NETWORK\n')
 })

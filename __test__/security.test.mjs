@@ -121,3 +121,19 @@ test('TLS verification is on by default: an untrusted certificate is refused eve
     server.close()
   }
 })
+
+test('redirects stop after 10: a redirect loop ends in NETWORK naming the redirects', async () => {
+  const srv = await startServer((req, res) => {
+    res.writeHead(307, { location: `${srv.base}/again${srv.requests.length}` })
+    res.end()
+  })
+  try {
+    const { error } = await collect(new SSEClient().create(), { url: srv.url, reconnectCount: 0 }).done
+    assert.equal(error.code, 'NETWORK')
+    assert.match(error.message, /redirect/)
+    // The first request and 10 followed redirects; the 11th redirect is refused.
+    assert.equal(srv.requests.length, 11)
+  } finally {
+    await srv.close()
+  }
+})

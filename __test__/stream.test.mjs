@@ -85,3 +85,25 @@ test('stream(): a slow loop pauses the socket instead of buffering without bound
     await srv.close()
   }
 })
+
+test('stream(): abort() ends the loop after the messages already received', async () => {
+  const srv = await startServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    // One write: the three events arrive in one batch, before the loop takes the first.
+    res.write('data: 1\n\ndata: 2\n\ndata: 3\n\n')
+  })
+  try {
+    const stream = new SSEClient().create().stream({ url: srv.url })
+    const seen = []
+    for await (const msg of stream) {
+      seen.push(msg.data)
+      if (seen.length === 1) stream.abort()
+    }
+    assert.deepEqual(seen, ['1', '2', '3'])
+    await stream.done
+    assert.equal(stream.request.readyState, 2)
+    await srv.idle()
+  } finally {
+    await srv.close()
+  }
+})

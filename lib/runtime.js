@@ -3,10 +3,10 @@
 // from a delivered batch, guard each callback, drop deliveries after abort, wire AbortSignal, hold
 // the single `done` Promise, and keep the process alive while requests are open.
 //
-// A batch is `deliver(texts, meta, ends)`: `texts` holds every string of the batch back to back, cut
-// into segments of 32 KiB or a little more (small enough for V8's young generation); `meta` a run of records,
-// each [kind, requestId, ...]; the records of segment k end at meta index ends[k] (a record's
-// strings never straddle two segments). Lengths count UTF-16 code units; NONE = 0xffffffff.
+// A batch is `deliver(texts, meta, ends)`: `texts` holds every string of the batch back to back,
+// cut into segments of 32 KiB or a little more (small enough for V8's young generation); `meta` a
+// run of records, each [kind, requestId, ...]; the records of segment k end at meta index ends[k]
+// (a record's strings never straddle two segments). Lengths count UTF-16 code units; NONE = 0xffffffff.
 //   OPEN    1: [1, id, len]                 text: JSON { status, headers }
 //   MESSAGE 2: [2, id, dataLen, eventLen|NONE, idLen|NONE, retry|NONE]
 //              text: data, then event type (NONE: "message"), then id (NONE: unchanged)
@@ -24,6 +24,8 @@
   // stream(): messages queued for the loop before the socket is paused, and the level that resumes it.
   const STREAM_HIGH = 1024
   const STREAM_LOW = 256
+  // The key under which stream() options carry the hook that gives the iterator its request.
+  const ATTACH_STREAM = Symbol('native-sse stream')
 
   const sinks = new Map()
   const noop = () => {}
@@ -96,6 +98,7 @@
     }
     sinks.set(id, sink)
     hold()
+    options[ATTACH_STREAM]?.(handle, done)
     if (signal != null) {
       if (signal.aborted) {
         handle.abort()
@@ -237,7 +240,9 @@
     const queue = []
     let head = 0
     let waiters = []
+    // Both set by open(), before stream() returns the iterable and before any message.
     let handle = null
+    let done = null
     let ended = false
     let failure = null
     const wake = () => {
@@ -251,7 +256,7 @@
       queue.push(msg)
       // Back-pressure: past the high mark the native side stops reading the socket (after the batch
       // in flight), so a slow loop holds at most a bounded number of messages.
-      if (!paused && queue.length - head >= STREAM_HIGH && handle !== null) {
+      if (!paused && queue.length - head >= STREAM_HIGH) {
         paused = true
         handle._pause()
       }
@@ -283,7 +288,7 @@
         }
       },
       async return() {
-        if (handle !== null) handle.abort()
+        handle.abort()
         ended = true
         queue.length = 0
         head = 0
@@ -296,18 +301,19 @@
     const iterable = {
       [Symbol.asyncIterator]: () => iterator,
       abort() {
-        if (handle !== null) handle.abort()
+        handle.abort()
       },
       get done() {
-        return handle.done
+        return done
       },
       get request() {
         return handle
       },
     }
-    const attach = (h) => {
+    wrapped[ATTACH_STREAM] = (h, requestDone) => {
       handle = h
-      h.done.then(
+      done = requestDone
+      done.then(
         () => {
           ended = true
           wake()
@@ -319,16 +325,8 @@
         },
       )
     }
-    streams.set(iterable, attach)
     return { iterable, options: wrapped }
   }
 
-  const streams = new WeakMap()
-  function attachStream(iterable, handle) {
-    const attach = streams.get(iterable)
-    streams.delete(iterable)
-    attach(handle)
-  }
-
-  return { open, abort, deliver, makeStream, attachStream }
+  return { open, abort, deliver, makeStream }
 })()

@@ -49,9 +49,6 @@ type OpenFn = napi::bindgen_prelude::FunctionRef<
 type AbortFn = napi::bindgen_prelude::FunctionRef<u32, ()>;
 /// `makeStream(options: RequestOptions): { iterable: SseStream, options: RequestOptions }`
 type MakeStreamFn = napi::bindgen_prelude::FunctionRef<Object<'static>, Object<'static>>;
-/// `attachStream(iterable: SseStream, handle: SseRequest): void`
-type AttachStreamFn =
-  napi::bindgen_prelude::FunctionRef<FnArgs<(Object<'static>, Object<'static>)>, ()>;
 
 /// A batch's text is cut into segments once one reaches this size, at record boundaries (a segment
 /// can exceed it by one network read's events). V8 puts a string larger than its regular-object
@@ -143,7 +140,6 @@ pub struct EnvState {
   open: OpenFn,
   abort: AbortFn,
   make_stream: MakeStreamFn,
-  attach_stream: AttachStreamFn,
   pub hub: Arc<Hub>,
   pub cancel_all: CancellationToken,
 }
@@ -159,8 +155,6 @@ impl EnvState {
       runtime.get_named_property("open")?;
     let abort: Function<u32, ()> = runtime.get_named_property("abort")?;
     let make_stream: Function<Object, Object> = runtime.get_named_property("makeStream")?;
-    let attach_stream: Function<FnArgs<(Object, Object)>, ()> =
-      runtime.get_named_property("attachStream")?;
     let hub = Arc::new(Hub {
       pending: Mutex::new(Pending::default()),
       drained: Notify::new(),
@@ -187,7 +181,6 @@ impl EnvState {
       open: open.create_ref()?,
       abort: abort.create_ref()?,
       make_stream: make_stream.create_ref()?,
-      attach_stream: attach_stream.create_ref()?,
       hub,
       cancel_all: CancellationToken::new(),
     };
@@ -216,6 +209,7 @@ impl EnvState {
   }
 
   /// Wraps stream() options so that messages go to an async iterator: returns (iterable, options).
+  /// `open` gives the iterator its request, through a hook in the wrapped options.
   pub fn make_stream<'e>(
     &self,
     env: &'e Env,
@@ -229,14 +223,6 @@ impl EnvState {
       pair.get_named_property("iterable")?,
       pair.get_named_property("options")?,
     ))
-  }
-
-  /// Gives a stream() iterable the handle of its request.
-  pub fn attach_stream(&self, env: &Env, iterable: Object, handle: Object) -> napi::Result<()> {
-    let attach = self.attach_stream.borrow_back(env)?;
-    let iterable: Object<'static> = Object::from_raw(env.raw(), iterable.raw());
-    let handle: Object<'static> = Object::from_raw(env.raw(), handle.raw());
-    attach.call(FnArgs::from((iterable, handle)))
   }
 
   /// Tells the JS side a request was aborted: no callback of it runs from now on.

@@ -136,10 +136,7 @@ impl ServerSentEvents {
     let (iterable, options) = state
       .make_stream(env, options)
       .map_err(crate::error::from_napi)?;
-    let instance = self.start(env, options, Some("POST".to_string()))?;
-    state
-      .attach_stream(env, iterable, instance.as_object(env))
-      .map_err(crate::error::from_napi)?;
+    self.start(env, options, Some("POST".to_string()))?;
     Ok(iterable)
   }
 

@@ -181,6 +181,14 @@ impl Fields {
     self.event_type.clear();
     self.retry = None;
   }
+
+  /// A new connection: the unfinished event is dropped, an `id` it carried with it; the last event
+  /// ID string and the reconnection time stay.
+  fn new_stream(&mut self) {
+    self.clear_event();
+    self.id_buffer.clone_from(&self.last_event_id);
+    self.id_dirty = false;
+  }
 }
 
 fn push_lossy(out: &mut String, bytes: &[u8]) {
@@ -190,10 +198,18 @@ fn push_lossy(out: &mut String, bytes: &[u8]) {
   }
 }
 
-fn clear_and_trim(s: &mut String) {
-  s.clear();
-  if s.capacity() > KEEP_CAPACITY {
-    s.shrink_to(KEEP_CAPACITY / 4);
+/// Empties a buffer, giving back what one big event made it grow to.
+fn clear_and_trim(buf: &mut String) {
+  buf.clear();
+  if buf.capacity() > KEEP_CAPACITY {
+    buf.shrink_to(KEEP_CAPACITY / 4);
+  }
+}
+
+fn clear_and_trim_bytes(buf: &mut Vec<u8>) {
+  buf.clear();
+  if buf.capacity() > KEEP_CAPACITY {
+    buf.shrink_to(KEEP_CAPACITY / 4);
   }
 }
 
@@ -271,10 +287,7 @@ impl Parser {
       } else {
         self.pending.extend_from_slice(line);
         let hit = fields.line(&self.pending, &mut on_event);
-        self.pending.clear();
-        if self.pending.capacity() > KEEP_CAPACITY {
-          self.pending.shrink_to(KEEP_CAPACITY / 4);
-        }
+        clear_and_trim_bytes(&mut self.pending);
         hit
       };
       dispatched += usize::from(hit);
@@ -328,20 +341,10 @@ impl Parser {
   /// Starts a new connection: drops the unterminated line and event (they are never dispatched)
   /// and expects a BOM again. The last event ID and the reconnection time are kept.
   pub fn reset_stream(&mut self) {
-    self.pending.clear();
-    if self.pending.capacity() > KEEP_CAPACITY {
-      self.pending.shrink_to(KEEP_CAPACITY / 4);
-    }
+    clear_and_trim_bytes(&mut self.pending);
     self.bom = Some(0);
     self.skip_lf = false;
-    self.fields.clear_event();
-    let Fields {
-      id_buffer,
-      last_event_id,
-      ..
-    } = &mut self.fields;
-    id_buffer.clone_from(last_event_id);
-    self.fields.id_dirty = false;
+    self.fields.new_stream();
   }
 }
 
