@@ -111,7 +111,9 @@ class EventSource extends EventTarget {
     // Code written for the `eventsource` package passes a fetch that adds a method, headers or a
     // body; ignoring it would quietly send a plain GET.
     if (init.fetch !== undefined) {
-      throw new TypeError('init.fetch is not supported by native-sse/eventsource: pass init.method, init.headers and init.body')
+      throw new TypeError(
+        'init.fetch is not supported by native-sse/eventsource: pass init.method, init.headers and init.body',
+      )
     }
     this.#withCredentials = Boolean(init.withCredentials)
     this.#sse = instanceOf(init.client)
@@ -250,9 +252,7 @@ class EventSource extends EventTarget {
   #message(msg) {
     this.#lastEventId = msg.id
     if (msg.retry !== undefined) this.#reconnectMs = msg.retry
-    this.dispatchEvent(
-      new MessageEvent(msg.event, { data: msg.data, lastEventId: msg.id, origin: this.#url.origin }),
-    )
+    this.dispatchEvent(new MessageEvent(msg.event, { data: msg.data, lastEventId: msg.id, origin: this.#url.origin }))
   }
 
   #errored(req, err) {

@@ -81,7 +81,8 @@ async function toBody(body, headers) {
   if (typeof body === 'string' || body instanceof Uint8Array) return body
   if (body instanceof ArrayBuffer) return new Uint8Array(body)
   if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
-  const request = body instanceof Request ? body : new Request('http://127.0.0.1/', { method: 'POST', body, duplex: 'half' })
+  const request =
+    body instanceof Request ? body : new Request('http://127.0.0.1/', { method: 'POST', body, duplex: 'half' })
   const type = request.headers.get('content-type')
   if (type !== null && headers['content-type'] === undefined) headers['content-type'] = type
   return new Uint8Array(await request.arrayBuffer())
@@ -228,7 +229,12 @@ function fetchEventSource(input, init = {}) {
                 delete headers['last-event-id']
               }
               if (msg.retry !== undefined) retryInterval = msg.retry
-              const ev = { id: msg.id, event: msg.event === 'message' ? '' : msg.event, data: msg.data, retry: msg.retry }
+              const ev = {
+                id: msg.id,
+                event: msg.event === 'message' ? '' : msg.event,
+                data: msg.data,
+                retry: msg.retry,
+              }
               try {
                 onmessage?.(ev)
               } catch (err) {
