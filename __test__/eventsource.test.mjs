@@ -177,7 +177,7 @@ test('setting onmessage to null unsubscribes it, setting it again subscribes the
 
 test('readyState goes CONNECTING, OPEN for every event, CONNECTING with an error event when the server ends the response, OPEN again, then CLOSED', async () => {
   const srv = await startServer((req, res) => {
-    if (srv.requests.length === 1) sse(res, 'retry: 10\ndata: a\n\ndata: b\n\n')
+    if (srv.requests.length === 1) sse(res, 'retry: 10\ndata: a\n\nid: 9\ndata: b\n\n')
     else sse(res, 'data: c\n\n')
   })
   try {
@@ -188,6 +188,12 @@ test('readyState goes CONNECTING, OPEN for every event, CONNECTING with an error
     es.close()
     assert.equal(es.readyState, EventSource.CLOSED)
     assert.deepEqual(log.states(), ['open@1', 'message:a@1', 'message:b@1', 'error@0', 'open@1', 'message:c@1'])
+    // The last event ID string carries over to the next connection's events.
+    assert.deepEqual(
+      log.filter(([type]) => type === 'message').map(([, , e]) => e.lastEventId),
+      ['', '9', '9'],
+    )
+    assert.equal(srv.requests[1].headers['last-event-id'], '9')
     const [, , error] = log.find(([type]) => type === 'error')
     assert.ok(error instanceof ErrorEvent)
     assert.equal(error.code, undefined)
