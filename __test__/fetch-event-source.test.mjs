@@ -9,7 +9,6 @@ import { fetchEventSource, EventStreamContentType } from 'native-sse/fetch-event
 import { runModule } from './helpers/child.mjs'
 import { startServer, startRawServer, sse, SSE_HEAD } from './helpers/server.mjs'
 
-class FatalError extends Error {}
 class RetriableError extends Error {}
 
 const CHUNKED_HEAD = 'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n'
