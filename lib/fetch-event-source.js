@@ -122,6 +122,9 @@ function fetchEventSource(input, init = {}) {
     const onopen = inputOnOpen ?? defaultOnOpen
     const sse = instanceOf(client)
 
+    // Sent as last-event-id on the next attempt; null: not sent.
+    let lastId = headers['last-event-id'] ?? null
+    delete headers['last-event-id']
     let retryInterval = DEFAULT_RETRY_MS
     let retryTimer = null
     let current = null
@@ -197,6 +200,23 @@ function fetchEventSource(input, init = {}) {
           opening = gate
         }
       }
+      const deliver = (msg) => {
+        // The package sends back the last id it saw, and none after an empty one. A native request
+        // reports "" until its server sends an id: that is no id field, not an empty one.
+        if (msg.id !== '') {
+          sawId = true
+          lastId = msg.id
+        } else if (sawId) {
+          lastId = null
+        }
+        if (msg.retry !== undefined) retryInterval = msg.retry
+        const ev = { id: msg.id, event: msg.event === 'message' ? '' : msg.event, data: msg.data, retry: msg.retry }
+        try {
+          onmessage?.(ev)
+        } catch (err) {
+          fail(err)
+        }
+      }
       const end = () => {
         try {
           onclose?.()
@@ -211,36 +231,19 @@ function fetchEventSource(input, init = {}) {
         req = sse.request({
           url,
           method,
-          headers: { ...headers },
+          headers: lastId === null ? headers : { ...headers, 'last-event-id': lastId },
           body: payload,
           timeout: timeout ?? DEFAULT_TIMEOUT_MS,
           reconnectCount: 0,
           // The content-type is onopen's to judge.
           strictContentType: false,
           onOpen: (info) => run(() => open(makeResponse(url, info.status, info.headers))),
-          onMessage: (msg) =>
-            run(() => {
-              // The package sends back the last id it saw, and none after an empty one. A native
-              // request reports "" until its server sends an id: that is no id field, not an empty one.
-              if (msg.id !== '') {
-                sawId = true
-                headers['last-event-id'] = msg.id
-              } else if (sawId) {
-                delete headers['last-event-id']
-              }
-              if (msg.retry !== undefined) retryInterval = msg.retry
-              const ev = {
-                id: msg.id,
-                event: msg.event === 'message' ? '' : msg.event,
-                data: msg.data,
-                retry: msg.retry,
-              }
-              try {
-                onmessage?.(ev)
-              } catch (err) {
-                fail(err)
-              }
-            }),
+          onMessage: (msg) => {
+            // The hot path: no closure per message unless onopen is still pending.
+            if (dead || finished) return
+            if (opening !== null || queue.length > 0) queue.push(() => deliver(msg))
+            else deliver(msg)
+          },
         })
       } catch (err) {
         // A URL or option the native client refuses: what fetch() rejecting would lead to.
