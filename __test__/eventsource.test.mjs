@@ -308,7 +308,9 @@ async function inChild(url, body) {
 for (const [what, status, headers, code, message] of [
   ['a 500', 500, { 'content-type': 'text/event-stream' }, 500, /500/],
   ['a 404', 404, { 'content-type': 'text/plain' }, 404, /404/],
-  ['a 503 with Retry-After (which the native client alone would retry)', 503, { 'retry-after': '0' }, 503, /503/],
+  // Retry-After: 1 because the native client waits it on its own thread after reporting the 503;
+  // with 0 it could send a second request before the JS side aborts the first.
+  ['a 503 with Retry-After (which the native client alone would retry)', 503, { 'retry-after': '1' }, 503, /503/],
   ['a 201 (success, but not 200)', 201, { 'content-type': 'text/event-stream' }, 201, /Non-200 status code \(201\)/],
   ['a 204', 204, {}, 204, /204/],
   ['a 200 with content-type text/plain', 200, { 'content-type': 'text/plain' }, 200, /content type.*text\/plain/i],
@@ -338,6 +340,18 @@ for (const [what, status, headers, code, message] of [
     }
   })
 }
+
+test('a URL the native client cannot use (ftp:) fails the connection after the constructor returned', async () => {
+  const es = new EventSource('ftp://127.0.0.1/feed')
+  assert.equal(es.readyState, EventSource.CONNECTING)
+  const log = record(es)
+  await log.until(() => log.count('error') === 1)
+  assert.equal(es.readyState, EventSource.CLOSED)
+  const [[, state, error]] = log
+  assert.equal(state, EventSource.CLOSED)
+  assert.equal(error.error.code, 'INVALID_URL')
+  assert.match(error.message, /ftp/)
+})
 
 test('a content-type with parameters (text/event-stream; charset=utf-8) is accepted', async () => {
   const srv = await startServer((req, res) =>
