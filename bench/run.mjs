@@ -1,7 +1,8 @@
 // The benchmark orchestrator: native-sse against the other ways to read an SSE stream over POST in
 // Node, on the same machine, in the same run.
 //
-//   node bench/run.mjs [--scenarios A,B,C,D] [--runs 3] [--clients native,fetch,eventsource,fes,raw]
+//   node bench/run.mjs [--scenarios A,B,C,D] [--runs 3]
+//                      [--clients native,fetch,eventsource,fes,compat-eventsource,compat-fes,raw]
 //                      [--scale 1] [--streams 1000,5000] [--out bench/results.md]
 //
 // Every (scenario, run, client) gets a fresh load server (server.mjs) and a fresh client process
@@ -25,6 +26,8 @@ const CLIENTS = {
   fetch: 'fetch + eventsource-parser',
   eventsource: 'eventsource',
   fes: '@microsoft/fetch-event-source',
+  'compat-eventsource': 'native-sse/eventsource',
+  'compat-fes': 'native-sse/fetch-event-source',
   raw: 'raw socket (floor)',
 }
 const SCENARIOS = ['A', 'B', 'C', 'D']
