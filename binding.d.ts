@@ -113,4 +113,6 @@ export interface RequestOptions {
   retryDelay?: number
   /** Bytes; a larger event fails the request with EVENT_TOO_LARGE. */
   maxEventSize?: number
+  /** Deliver events as re-encoded event-stream text (TEXT records), for relays. */
+  text?: boolean
 }

@@ -14,7 +14,7 @@ test('the golden record fixture decodes to the callbacks, states and ends it enc
   const calls = []
   const native = { finish: (id) => calls.push(['finish', id]), abort: (id) => calls.push(['abort', id]) }
   const sinks = {}
-  for (const id of [7, 8, 9]) {
+  for (const id of [7, 8, 9, 10]) {
     const snap = (kind, value) => calls.push([kind, id, sinks[id].readyState, sinks[id].lastEventId, value])
     sinks[id] = new delivery.Sink(native, id, {
       onOpen: (info) => snap('open', info),
@@ -22,6 +22,7 @@ test('the golden record fixture decodes to the callbacks, states and ends it enc
       onError: (err) =>
         snap('error', { code: err.code, attempt: err.attempt, willRetry: err.willRetry, status: err.status }),
       onClose: () => snap('close'),
+      onText: id === 10 ? (text) => snap('text', text) : undefined,
     })
     delivery.register(sinks[id])
   }
@@ -42,6 +43,11 @@ test('the golden record fixture decodes to the callbacks, states and ends it enc
     ['close', 8, 2, '', undefined],
     ['finish', 9],
     ['close', 9, 2, '', undefined],
+    ['open', 10, 1, '', { status: 200, headers: {} }],
+    ['text', 10, 1, '', 'data: a\ndata: b\n\nevent: update\nid: 5\nretry: 100\ndata: c\n\n'],
+    ['text', 10, 1, '5', 'data: d\n\n'],
+    ['finish', 10],
+    ['close', 10, 2, '6', undefined],
   ])
   assert.equal(await sinks[7].done, 'done')
   await assert.rejects(sinks[8].done, { code: 'HTTP_STATUS', body: 'busy' })

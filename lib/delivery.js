@@ -15,6 +15,7 @@ const ERROR = 3
 const END = 4
 const FAIL = 5
 const ID = 6
+const TEXT = 7
 const NONE = 0xffffffff
 
 const CONNECTING = 0
@@ -39,6 +40,8 @@ class Sink {
     this.onMessage = callbacks.onMessage
     this.onError = callbacks.onError
     this.onClose = callbacks.onClose
+    // A relay's: the events of one read as event-stream text (TEXT records), instead of onMessage.
+    this.onText = callbacks.onText
     this.signal = null
     this.onAbort = null
     this.done = new Promise((resolve, reject) => {
@@ -217,6 +220,8 @@ function deliver(texts, meta, ends) {
       if (kind === OPEN) {
         sink.readyState = OPENED
         call(sink, sink.onOpen, JSON.parse(value))
+      } else if (kind === TEXT) {
+        call(sink, sink.onText, value)
       } else if (kind === ID) {
         sink.lastEventId = value
       } else if (kind === ERROR) {

@@ -40,11 +40,13 @@ class SseRequest {
 }
 
 /**
- * Starts a request on a native instance and returns its sink. `wrap(callbacks)` lets stream()
- * replace the user's callbacks by its own. Nothing is registered unless everything succeeds.
+ * Starts a request on a native instance and returns its sink. `wrap(callbacks)` lets stream() and
+ * relay() replace the user's callbacks by their own; `text` asks for the events as event-stream
+ * text (TEXT records, see src/records.rs). Nothing is registered unless everything succeeds.
  */
-function start(native, options, method, wrap) {
+function start(native, options, method, wrap, text = false) {
   const { native: nativeOptions, callbacks, signal } = requestOptions(options, method)
+  if (text) nativeOptions.text = true
   let id
   try {
     id = native.start(nativeOptions)

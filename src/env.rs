@@ -27,6 +27,10 @@ impl EnvState {
 
 /// Called once per environment by lib/delivery.js with its batch decoder
 /// `deliver(texts: string[], meta: Uint32Array, ends: Uint32Array): void` (src/records.rs).
+#[cfg_attr(
+  test,
+  allow(dead_code, reason = "#[napi] registers it with Node; test builds leave that out")
+)]
 #[napi(ts_args_type = "deliver: (texts: string[], meta: Uint32Array, ends: Uint32Array) => void")]
 pub fn init(env: Env, deliver: Function<DeliverArgs, Unknown<'static>>) -> napi::Result<()> {
   if env.get_instance_data::<EnvState>()?.is_some() {

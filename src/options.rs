@@ -65,6 +65,8 @@ pub struct RequestOptions {
   pub retry_delay: Option<f64>,
   /// Bytes; a larger event fails the request with EVENT_TOO_LARGE.
   pub max_event_size: Option<f64>,
+  /// Deliver events as re-encoded event-stream text (TEXT records), for relays.
+  pub text: Option<bool>,
 }
 
 fn pairs(flat: Option<Vec<String>>) -> Vec<(String, String)> {

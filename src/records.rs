@@ -14,7 +14,12 @@
 //! | END 4     | `[4, id, how]` (0: the body ended, 1: `doneData`) |                                   |
 //! | FAIL 5    | `[5, id, len]`                                    | JSON of the final error           |
 //! | ID 6      | `[6, id, len]`                                    | the new last event id             |
+//! | TEXT 7    | `[7, id, len]`                                    | events as `text/event-stream`     |
 //!
+//! A request started with `text: true` (a relay) gets its events as TEXT records instead of
+//! MESSAGE records: the events of one read re-encoded by `sse_core::encode` in one string, so the
+//! JS side writes it to a socket without building an object per event; an ID record follows when
+//! they changed the last event id.
 //! MESSAGE: event type NONE is "message"; id NONE is "unchanged since this request's last record";
 //! retry is in ms, values of NONE and above are sent as NONE - 1. ID is sent when a block without
 //! data changed the last event id (an id-only block), after the messages of the same read.
@@ -36,6 +41,7 @@ pub const KIND_ERROR: u32 = 3;
 pub const KIND_END: u32 = 4;
 pub const KIND_FAIL: u32 = 5;
 pub const KIND_ID: u32 = 6;
+pub const KIND_TEXT: u32 = 7;
 pub const NONE: u32 = u32::MAX;
 
 /// How a request ended cleanly, in an END record.
@@ -53,6 +59,11 @@ pub struct Records {
   pub meta: Vec<u32>,
   /// The id last sent to JS: an unchanged id is sent as NONE, not as a string.
   last_id: String,
+  /// TEXT mode: the events since the last record, re-encoded.
+  text_mode: bool,
+  events_text: String,
+  /// TEXT mode: the id in force as of `events_text` (sent in an ID record after it).
+  text_id: String,
 }
 
 impl Records {
@@ -61,6 +72,30 @@ impl Records {
       id,
       ..Records::default()
     }
+  }
+
+  /// Events as TEXT records (see the module docs).
+  pub fn text_mode(id: u32) -> Records {
+    Records {
+      id,
+      text_mode: true,
+      ..Records::default()
+    }
+  }
+
+  /// In TEXT mode, the events so far become one TEXT record (and an ID record if the id moved):
+  /// called before any other record and at each hand-over, so the order of records is kept.
+  pub fn flush_text(&mut self) {
+    if self.events_text.is_empty() {
+      return;
+    }
+    let text = std::mem::take(&mut self.events_text);
+    self.push_json(KIND_TEXT, &text);
+    self.events_text = text;
+    self.events_text.clear();
+    let id = std::mem::take(&mut self.text_id);
+    self.last_event_id(&id);
+    self.text_id = id;
   }
 
   fn push_str(&mut self, s: &str) {
@@ -74,6 +109,7 @@ impl Records {
   }
 
   pub fn open(&mut self, status: u16, headers: &http::HeaderMap) {
+    self.flush_text();
     // A header sent more than once (set-cookie, vary, ...) keeps every value, joined with ", "
     // as fetch's `Headers.get` does.
     let mut map = serde_json::Map::new();
@@ -92,6 +128,15 @@ impl Records {
   }
 
   pub fn message(&mut self, event: &Event<'_>) {
+    if self.text_mode {
+      let changed = event.id != self.text_id;
+      sse_core::encode::encode_event(event, changed, &mut self.events_text);
+      if changed {
+        self.text_id.clear();
+        self.text_id.push_str(event.id);
+      }
+      return;
+    }
     self.meta.extend_from_slice(&[KIND_MESSAGE, self.id]);
     self.push_str(event.data);
     if event.event == "message" {
@@ -120,6 +165,18 @@ impl Records {
 
   /// The last event id after a read: an ID record when an id-only block changed it.
   pub fn last_event_id(&mut self, id: &str) {
+    if self.text_mode && !self.events_text.is_empty() {
+      // Said after the TEXT record, by flush_text.
+      if id != self.text_id {
+        self.text_id.clear();
+        self.text_id.push_str(id);
+      }
+      return;
+    }
+    if self.text_mode && id != self.text_id {
+      self.text_id.clear();
+      self.text_id.push_str(id);
+    }
     if !self.id_unchanged(id) {
       self.push_json(KIND_ID, id);
       self.last_id.clear();
@@ -128,16 +185,19 @@ impl Records {
   }
 
   pub fn error(&mut self, err: &Error, attempt: u32) {
+    self.flush_text();
     self.push_json(KIND_ERROR, &error_json(err, attempt, true));
   }
 
   pub fn end(&mut self, how: End) {
+    self.flush_text();
     self
       .meta
       .extend_from_slice(&[KIND_END, self.id, how as u32]);
   }
 
   pub fn fail(&mut self, err: &Error, attempt: u32) {
+    self.flush_text();
     self.push_json(KIND_FAIL, &error_json(err, attempt, false));
   }
 }
@@ -151,15 +211,20 @@ pub struct RecordSink {
 }
 
 impl RecordSink {
-  pub fn new(hub: Arc<Hub>, shared: Arc<RequestShared>) -> RecordSink {
+  pub fn new(hub: Arc<Hub>, shared: Arc<RequestShared>, text_mode: bool) -> RecordSink {
     RecordSink {
-      records: Records::new(shared.id),
+      records: if text_mode {
+        Records::text_mode(shared.id)
+      } else {
+        Records::new(shared.id)
+      },
       hub,
       shared,
     }
   }
 
   async fn hand_over(&mut self) {
+    self.records.flush_text();
     if !self.records.meta.is_empty() {
       let Records { text, meta, .. } = &mut self.records;
       self.hub.push(text, meta).await;
@@ -268,9 +333,18 @@ mod tests {
     );
     let mut c = Records::new(9);
     c.end(End::Body);
+    let mut d = Records::text_mode(10);
+    d.open(200, &http::HeaderMap::new());
+    d.message(&ev("a\nb", "message", "", None));
+    d.message(&ev("c", "update", "5", Some(100)));
+    d.last_event_id("5");
+    d.flush_text();
+    d.message(&ev("d", "message", "5", None));
+    d.last_event_id("6");
+    d.end(End::Body);
     let mut text = String::new();
     let mut meta = Vec::new();
-    for r in [&a, &b, &c] {
+    for r in [&a, &b, &c, &d] {
       text.push_str(&r.text);
       meta.extend_from_slice(&r.meta);
     }

@@ -55,13 +55,14 @@ impl NativeInstance {
   /// environment's `deliver` until the last one (END or FAIL) or until `abort(id)`.
   #[napi]
   pub fn start(&self, env: Env, options: RequestOptions) -> napi::Result<u32, Code> {
+    let text_mode = options.text.unwrap_or(false);
     let cfg = RequestConfig::resolve(&self.client.defaults, options.into()).map_err(throw)?;
     let state = EnvState::get(&env).map_err(internal)?;
     let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
     let cancel = state.cancel_all.child_token();
     let shared = Arc::new(RequestShared::new(id, cancel.clone()));
     lock(&self.requests).insert(id, Arc::clone(&shared));
-    let sink = RecordSink::new(Arc::clone(&state.hub), shared);
+    let sink = RecordSink::new(Arc::clone(&state.hub), shared, text_mode);
     let http = self.client.http.clone();
     crate::runtime::spawn(async move {
       let (outcome, sink) = Request::new(Arc::new(cfg), http, sink).run(cancel).await;
