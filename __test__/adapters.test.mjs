@@ -234,3 +234,26 @@ test('a web stream nobody reads holds the upstream back (pull-based: no read-ahe
     await srv.close()
   }
 })
+
+test("a transform that throws ends the 'sse' byte stream with the terminal event and aborts the upstream", async () => {
+  const srv = await endless()
+  try {
+    const stream = new SSEClient().create().stream({ url: srv.url })
+    const body = stream.toReadableStream({
+      format: 'sse',
+      transform(msg) {
+        if (msg.data === '2') throw new Error('bad chunk')
+        return msg
+      },
+    })
+    const events = parseAll(await new Response(body).text())
+    assert.deepEqual(
+      events.map((e) => e.data),
+      ['0', '1', JSON.stringify({ code: 'ERROR', message: 'bad chunk' })],
+    )
+    assert.equal(events[2].event, 'error')
+    assert.equal(await srv.closed, false)
+  } finally {
+    await srv.close()
+  }
+})

@@ -570,3 +570,39 @@ test(
     }
   },
 )
+
+test('the signal option aborts the upstream and ends the response; responseHeaders are added', async () => {
+  const upstreamClosed = signal()
+  const upstream = await startServer(async (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.on('close', () => upstreamClosed.resolve(res.writableFinished))
+    res.write('data: first\n\n')
+  })
+  const { client, sse } = stack()
+  const controller = new AbortController()
+  const relay = await startRelay(sse, () => ({
+    url: upstream.url,
+    signal: controller.signal,
+    responseHeaders: { 'access-control-allow-origin': '*', 'content-type': 'text/plain' },
+  }))
+  try {
+    const down = downstream(relay.url)
+    const res = await down.response
+    assert.equal(res.headers['access-control-allow-origin'], '*')
+    assert.equal(
+      res.headers['content-type'],
+      'text/event-stream',
+      'responseHeaders must not override the event-stream ones',
+    )
+    await down.until((c) => c.events.length === 1)
+    controller.abort()
+    await down.until((c) => c.ended)
+    assert.equal(await upstreamClosed.promise, false)
+    assert.ok(['abort', 'end'].includes(await relay.handles[0].done))
+    assert.deepEqual(down.events, [{ data: 'first', event: 'message', id: '' }])
+  } finally {
+    client.clear()
+    await relay.close()
+    await upstream.close()
+  }
+})
