@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
+import http2 from 'node:http2'
 import { EventSource } from 'eventsource'
 import { SSEClient } from '../index.mjs'
 import './helpers/wire-relay.mjs'
@@ -603,6 +604,47 @@ test('the signal option aborts the upstream and ends the response; responseHeade
   } finally {
     client.clear()
     await relay.close()
+    await upstream.close()
+  }
+})
+
+test('relay() works on an HTTP/2 compatibility response: events, headers, and the stream closing aborts the upstream', async () => {
+  const upstreamClosed = signal()
+  const upstream = await startServer(async (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.on('close', () => upstreamClosed.resolve(res.writableFinished))
+    for (let i = 0; !res.destroyed && i < 10_000; i++) {
+      res.write(`id: ${i}\ndata: line ${i}\ndata: second\n\n`)
+      await delay(5)
+    }
+  })
+  const { client, sse } = stack()
+  const server = http2.createServer((req, res) => sse.relay(res, { url: upstream.url }))
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const session = http2.connect(`http://127.0.0.1:${server.address().port}`)
+  try {
+    const stream = session.request({ ':method': 'POST', ':path': '/', accept: 'text/event-stream' })
+    stream.end()
+    const [headers] = await once(stream, 'response')
+    assert.equal(headers[':status'], 200)
+    assert.equal(headers['content-type'], 'text/event-stream')
+    assert.equal(headers['x-accel-buffering'], 'no')
+    stream.setEncoding('utf8')
+    let text = ''
+    await new Promise((resolve) => {
+      stream.on('data', (chunk) => {
+        text += chunk
+        if (text.split('\n\n').length > 3) resolve()
+      })
+    })
+    assert.ok(text.startsWith('id: 0\ndata: line 0\ndata: second\n\nid: 1\ndata: line 1\n'), JSON.stringify(text))
+    stream.close(http2.constants.NGHTTP2_CANCEL)
+    assert.equal(await upstreamClosed.promise, false)
+  } finally {
+    session.destroy()
+    client.clear()
+    server.close()
     await upstream.close()
   }
 })

@@ -36,16 +36,21 @@ function createSink(res, { interval, onClose }) {
   // When the last write went out, for the heartbeat: a clock read per write is about a tenth of
   // re-arming a timer per write (timer.refresh(), about 250 ns here).
   let lastWrite = 0
+  // Our own record of a write that returned false, not res.writableNeedDrain: the HTTP/2
+  // compatibility response (http2's Http2ServerResponse) does not have that property.
+  let needDrain = false
   const sink = {
     closed: false,
     ended: false,
     write(text) {
       if (sink.closed || sink.ended) return false
       if (interval > 0) lastWrite = Date.now()
-      return res.write(text)
+      if (res.write(text)) return true
+      needDrain = true
+      return false
     },
     drained() {
-      if (sink.closed || sink.ended || !res.writableNeedDrain) return Promise.resolve()
+      if (sink.closed || sink.ended || !needDrain) return Promise.resolve()
       return new Promise((resolve) => {
         waiter = resolve
       })
@@ -59,6 +64,7 @@ function createSink(res, { interval, onClose }) {
     },
   }
   const wake = () => {
+    needDrain = false
     const w = waiter
     waiter = null
     w?.()
@@ -89,7 +95,7 @@ function createSink(res, { interval, onClose }) {
       const now = Date.now()
       const idle = now - lastWrite
       if (idle >= interval) {
-        if (!res.writableNeedDrain) res.write(HEARTBEAT)
+        if (!needDrain && !res.write(HEARTBEAT)) needDrain = true
         lastWrite = now
         timer = setTimeout(beat, interval)
       } else {
