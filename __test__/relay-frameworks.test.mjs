@@ -11,6 +11,8 @@ import { start as startExpress } from '../examples/relay-express.mjs'
 import { start as startFastify } from '../examples/relay-fastify.mjs'
 import { start as startHono } from '../examples/relay-hono.mjs'
 import { startRelay as startTransformRelay } from '../examples/relay/server.mjs'
+import Fastify from 'fastify'
+import { SSEClient } from '../index.mjs'
 import { startServer } from './helpers/server.mjs'
 import { downstream, signal } from './helpers/relay.mjs'
 
@@ -108,3 +110,26 @@ for (const [name, start] of relays) {
     })
   })
 }
+
+test('Fastify: the one-line form `(req, reply) => sse.relay(reply.raw, ...)` works too (no hijack, nothing logged)', async () => {
+  const upstream = await startUpstream(1)
+  const logged = []
+  const app = Fastify({
+    logger: { level: 'warn', stream: { write: (line) => logged.push(line) } },
+  })
+  const sse = new SSEClient().create()
+  const url = `${upstream.url}chat/completions`
+  app.post('/chat', (req, reply) => sse.relay(reply.raw, { url, body: req.body, doneData: '[DONE]' }))
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  try {
+    const down = downstream(`${address}/chat`, { body: BODY })
+    await down.until((c) => c.ended)
+    assert.equal(answerOf(down.events), FULL)
+    assert.ok(!down.events.some((e) => e.event === 'error'), down.text)
+    assert.deepEqual(logged, [])
+  } finally {
+    sse.abortAll()
+    await app.close()
+    await upstream.close()
+  }
+})

@@ -124,6 +124,7 @@ function createSink(res, { interval, onClose }) {
  * relay ended: 'end' (upstream ended), 'done' (doneData), 'abort' (abort() or the signal),
  * 'closed' (the downstream went away first), 'error' (a final upstream error, or a transform that
  * threw; `handle.error` holds it). `done` never rejects: the relay has already told the browser.
+ * The handle is also awaitable (see `then` below).
  */
 function relay(sse, res, options = {}) {
   if (res === null || typeof res !== 'object' || typeof res.write !== 'function' || typeof res.on !== 'function') {
@@ -180,6 +181,13 @@ function relay(sse, res, options = {}) {
       resolveDone = resolve
     }),
     abort: () => request.abort(),
+    // Awaitable: `await sse.relay(res, options)` waits for the relay's end. It resolves with
+    // undefined (how it ended is `done`'s value), so a framework that sends what a handler returns
+    // sends nothing: Fastify, given `(req, reply) => sse.relay(reply.raw, ...)`, would otherwise
+    // try to serialise the handle into a response that is already streaming.
+    then(onFulfilled, onRejected) {
+      return handle.done.then(() => undefined).then(onFulfilled, onRejected)
+    },
   }
   if (res.destroyed || res.writableEnded) {
     // The browser left before we started (or someone else answered).
