@@ -648,3 +648,54 @@ test('relay() works on an HTTP/2 compatibility response: events, headers, and th
     await upstream.close()
   }
 })
+
+test('bad relay options throw before anything is sent or left running: endEvent, responseHeaders, transform', async () => {
+  const upstream = await startServer(async (req, res) =>
+    res.writeHead(200, { 'content-type': 'text/event-stream' }).end('data: x\n\n'),
+  )
+  const { client, sse } = stack()
+  const cases = [
+    [{ endEvent: { data: 'x', id: 'a\nb' } }, /id must not contain/],
+    [{ responseHeaders: { 'bad header': 'x' } }, /Header name must be a valid HTTP token/],
+    [{ transform: 'nope' }, /transform must be a function/],
+  ]
+  let current = 0
+  const relay = await startRelay(sse, () => ({ url: upstream.url, ...cases[current][0] }))
+  try {
+    for (; current < cases.length; current++) {
+      const down = downstream(relay.url)
+      const res = await down.response
+      await down.until((c) => c.ended)
+      assert.equal(res.statusCode, 500)
+      assert.match(down.text, cases[current][1])
+    }
+    assert.equal(relay.handles.length, 0)
+    // Nothing was left running: every upstream request that was started has ended.
+    await upstream.idle()
+  } finally {
+    client.clear()
+    await relay.close()
+    await upstream.close()
+  }
+})
+
+test('an errorEvent function that throws ends the response without a terminal event', async () => {
+  const upstream = await startServer(async (req, res) => res.writeHead(500).end('down'))
+  const { client, sse } = stack()
+  const relay = await startRelay(sse, () => ({
+    url: upstream.url,
+    errorEvent() {
+      throw new Error('oops')
+    },
+  }))
+  try {
+    const down = downstream(relay.url)
+    await down.until((c) => c.ended)
+    assert.equal(down.text, '')
+    assert.equal(await relay.handles[0].done, 'error')
+  } finally {
+    client.clear()
+    await relay.close()
+    await upstream.close()
+  }
+})

@@ -21,7 +21,7 @@
 // upstream is aborted in the same turn.
 'use strict'
 
-const { createEncoder, encodeComment } = require('./encode.js')
+const { createEncoder, encodeComment, encodeEvent } = require('./encode.js')
 const { terminalEvent, heartbeatMs, EVENT_STREAM_HEADERS } = require('./adapters.js')
 
 const HEARTBEAT = encodeComment()
@@ -148,6 +148,8 @@ function relay(sse, res, options = {}) {
     if (typeof header === 'string' && header !== '') requestOptions.lastEventId = header
   }
 
+  // Encoded now, so that a bad endEvent throws here rather than at the end of the stream.
+  const endText = endEvent ? encodeEvent(endEvent) : undefined
   const encode = createEncoder()
   let writeText = null
   let failure
@@ -204,7 +206,13 @@ function relay(sse, res, options = {}) {
   })
   writeText = textWriter(request, sink)
   if (!res.headersSent) {
-    if (responseHeaders) for (const [name, value] of Object.entries(responseHeaders)) res.setHeader(name, value)
+    try {
+      if (responseHeaders) for (const [name, value] of Object.entries(responseHeaders)) res.setHeader(name, value)
+    } catch (err) {
+      // A header name or value that node:http refuses: nothing has been sent yet.
+      request.abort()
+      throw err
+    }
     for (const [name, value] of Object.entries(EVENT_STREAM_HEADERS)) res.setHeader(name, value)
     res.statusCode = 200
     // Headers now, not with the first event: the browser's fetch()/EventSource opens at once.
@@ -217,17 +225,19 @@ function relay(sse, res, options = {}) {
     finished = true
     if (failure !== undefined) {
       handle.error = failure
-      let last = null
+      let text
       try {
-        last = terminalEvent(errorEvent, failure)
+        const last = terminalEvent(errorEvent, failure)
+        if (last !== null) text = encode(last)
       } catch {
-        last = null
+        // An errorEvent function that throws or returns what cannot be encoded: end without it.
+        text = undefined
       }
-      sink.end(last === null ? undefined : encode(last))
+      sink.end(text)
       resolveDone('error')
       return
     }
-    sink.end(how !== 'abort' && endEvent ? encode(endEvent) : undefined)
+    sink.end(how !== 'abort' ? endText : undefined)
     resolveDone(how)
   }
   request.done.then(
