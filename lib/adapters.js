@@ -71,6 +71,7 @@ function toReadableStream(stream, options = {}) {
   }
   const iterator = stream[Symbol.asyncIterator]()
   if (format !== 'sse') {
+    let cancelled = false
     return new ReadableStream(
       {
         async pull(controller) {
@@ -78,13 +79,16 @@ function toReadableStream(stream, options = {}) {
           try {
             step = await iterator.next()
           } catch (err) {
-            controller.error(err)
+            if (!cancelled) controller.error(err)
             return
           }
+          // After cancel() the abort ends the iterator; the stream is closed already.
+          if (cancelled) return
           if (step.done) controller.close()
           else controller.enqueue(step.value)
         },
         cancel() {
+          cancelled = true
           stream.abort()
         },
       },
