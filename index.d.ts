@@ -2,6 +2,13 @@
 // @types/node nor the DOM library: binary data is Uint8Array/ArrayBuffer, and a signal is any
 // object with AbortSignal's shape.
 
+// The web stream types stream() adapts to, merged with the DOM's or Node's where a program has them
+// (empty declarations merge), so nothing here needs either library to compile.
+declare global {
+  interface ReadableStream<R = any> {}
+  interface Response {}
+}
+
 /** What an AbortSignal offers that the package uses: Node's and the DOM's both fit. */
 export interface AbortSignalLike {
   readonly aborted: boolean
@@ -197,7 +204,92 @@ export declare class SseStream implements AsyncIterableIterator<SseMessage> {
   next(): Promise<IteratorResult<SseMessage, undefined>>
   return(): Promise<IteratorResult<SseMessage, undefined>>
   [Symbol.asyncIterator](): SseStream
+  /** A web ReadableStream of the messages; cancelling it aborts the request. */
+  toReadableStream(options?: { format?: 'object' | undefined }): ReadableStream<SseMessage>
+  /**
+   * A web ReadableStream of the bytes of a valid event stream (UTF-8), for a web Response: ids
+   * only when they change, heartbeat comments while the upstream is silent, a terminal error event.
+   */
+  toReadableStream(options: { format: 'sse' } & EventStreamOptions): ReadableStream<Uint8Array>
+  /**
+   * A web Response streaming the events with the event-stream headers, for web-standard handlers
+   * (Next.js App Router, Hono, Nuxt/h3, Bun, Deno). `init` is the Response's status and headers.
+   */
+  toResponse(
+    init?: { status?: number; statusText?: string; headers?: HeadersInit } | undefined,
+    options?: EventStreamOptions,
+  ): Response
+  /** An object-mode Node Readable of the messages; destroying it aborts the request. */
+  toNodeReadable(options?: { highWaterMark?: number | undefined }): NodeReadableLike<SseMessage>
 }
+
+/** The Node Readable toNodeReadable() returns, as far as these types need @types/node not. */
+export interface NodeReadableLike<T> extends AsyncIterable<T> {
+  pipe<D>(destination: D, options?: { end?: boolean }): D
+  destroy(error?: Error): this
+  on(event: string, listener: (...args: any[]) => void): this
+}
+
+/** An event to write: `event` defaults to "message"; `id` and `retry` are left out when absent. */
+export interface EncodableMessage {
+  data: string
+  event?: string | undefined
+  id?: string | undefined
+  retry?: number | undefined
+}
+
+/** How a relayed or adapted stream writes its events. */
+export interface EventStreamOptions {
+  /** Map or drop each event (return null or undefined to drop it). */
+  transform?: ((msg: SseMessage) => EncodableMessage | null | undefined) | undefined
+  /** Milliseconds of upstream silence before a `:` comment line is sent (default 15000; false or 0: none). */
+  heartbeat?: number | false | undefined
+  /**
+   * The terminal event on a final upstream error: default `event: error` with `{"code","message"}`
+   * as data (never headers or secrets); a string names the event; a function builds it; false: none.
+   */
+  errorEvent?: string | false | ((err: unknown) => EncodableMessage | null) | undefined
+}
+
+/** Options of `relay()`: the request's, plus how the response is written. */
+export interface RelayOptions extends RequestOptions, EventStreamOptions {
+  method?: HttpMethod | Lowercase<HttpMethod> | undefined
+  /** An event written after a clean end (default none), e.g. `{ event: 'end', data: '' }`. */
+  endEvent?: EncodableMessage | undefined
+  /** Send the browser's Last-Event-ID request header upstream as `lastEventId` (default false). */
+  forwardLastEventId?: boolean | undefined
+  /** The incoming request, for a response without `res.req` (forwardLastEventId reads its headers). */
+  request?: { headers: Record<string, string | string[] | undefined> } | undefined
+  /** Extra response headers (the event-stream ones win). */
+  responseHeaders?: Record<string, string> | undefined
+}
+
+/**
+ * How a relay ended: the upstream ended ('end'), doneData ('done'), abort() or the signal
+ * ('abort'), the browser left first ('closed'), or a final upstream error or a transform that threw
+ * ('error': `handle.error` holds it; the browser got the terminal error event).
+ */
+export type RelayEnd = SseEnd | 'closed' | 'error'
+
+/** What relay() returns. Awaiting it waits for the end (and gives undefined, for frameworks that send what a handler returns). */
+export interface RelayHandle extends PromiseLike<void> {
+  abort(): void
+  readonly request: SseRequest
+  /** Never rejects: the browser has been told already. */
+  readonly done: Promise<RelayEnd>
+  readonly error: unknown
+}
+
+/** The Node response relay() writes to: http.ServerResponse (Express `res`, Fastify `reply.raw`) or an HTTP/2 one. */
+export interface ServerResponseLike {
+  write(chunk: string): boolean
+  on(event: string, listener: (...args: any[]) => void): unknown
+}
+
+/** One event as event-stream text (each data line its own `data:` field; CR, LF and CRLF split lines). */
+export declare function encodeEvent(msg: EncodableMessage): string
+/** A comment line (`:` and the text), e.g. a heartbeat. */
+export declare function encodeComment(text?: string): string
 
 /** An SSE instance (made by `SSEClient.create()`): sends streaming requests, aborts them all at once. */
 export declare class ServerSentEvents {
@@ -210,6 +302,11 @@ export declare class ServerSentEvents {
   request(options: RequestOptions & { method?: HttpMethod | Lowercase<HttpMethod> | undefined }): SseRequest
   /** The same request as `post`, as an async iterator of messages. */
   stream(options: Omit<RequestOptions, 'onMessage'>): SseStream
+  /**
+   * Relays a request to a Node response as an event stream: headers at once, exact re-encoding,
+   * the upstream aborted when the browser leaves, heartbeats, back-pressure, a terminal error event.
+   */
+  relay(res: ServerResponseLike, options: RelayOptions): RelayHandle
   /** Aborts every open request of this instance. */
   abortAll(): void
 }

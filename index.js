@@ -7,5 +7,15 @@ const { SSEClient, ServerSentEvents } = require('./lib/client.js')
 const { SseError, isSseError } = require('./lib/errors.js')
 const { SseRequest } = require('./lib/request.js')
 const { SseStream } = require('./lib/stream.js')
+const { encodeEvent, encodeComment } = require('./lib/encode.js')
 
-module.exports = { SSEClient, ServerSentEvents, SseRequest, SseStream, SseError, isSseError }
+module.exports = {
+  SSEClient,
+  ServerSentEvents,
+  SseRequest,
+  SseStream,
+  SseError,
+  isSseError,
+  encodeEvent,
+  encodeComment,
+}

@@ -2,5 +2,6 @@ import { createRequire } from 'node:module'
 
 const cjs = createRequire(import.meta.url)('./index.js')
 
-export const { SSEClient, ServerSentEvents, SseRequest, SseStream, SseError, isSseError } = cjs
+export const { SSEClient, ServerSentEvents, SseRequest, SseStream, SseError, isSseError, encodeEvent, encodeComment } =
+  cjs
 export default cjs

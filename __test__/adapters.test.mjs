@@ -4,7 +4,6 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createParser } from 'eventsource-parser'
 import { SSEClient } from '../index.mjs'
-import './helpers/wire-relay.mjs'
 import { startServer, delay } from './helpers/server.mjs'
 import { signal } from './helpers/relay.mjs'
 

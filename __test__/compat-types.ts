@@ -44,6 +44,7 @@ es.onmessage = null
 es.addEventListener('message', (ev) => void ev.lastEventId)
 es.addEventListener('error', (ev) => void (ev instanceof ErrorEvent && ev.code))
 es.addEventListener('notice', function (ev) {
+  // oxlint-disable-next-line typescript/no-this-alias -- checks the type of `this` in a listener
   const self: EventSource = this
   void [self, ev.data, ev.origin]
 })

@@ -3,7 +3,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createParser } from 'eventsource-parser'
-import { encodeEvent, encodeComment, createEncoder } from './helpers/wire-relay.mjs'
+import { createRequire } from 'node:module'
+import { encodeEvent, encodeComment } from '../index.mjs'
+
+const { createEncoder } = createRequire(import.meta.url)('../lib/encode.js')
 
 /** Parses `text` fed in pieces cut at `cuts`; returns [{ data, event, id (in force), retry? }]. */
 function parse(text, cuts = []) {

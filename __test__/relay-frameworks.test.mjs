@@ -5,7 +5,6 @@
 // response with `event: error`.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import './helpers/wire-relay.mjs'
 import { startOpenAIServer } from '../examples/openai-server.mjs'
 import { start as startExpress } from '../examples/relay-express.mjs'
 import { start as startFastify } from '../examples/relay-fastify.mjs'

@@ -7,7 +7,6 @@ import net from 'node:net'
 import http2 from 'node:http2'
 import { EventSource } from 'eventsource'
 import { SSEClient } from '../index.mjs'
-import './helpers/wire-relay.mjs'
 import { startServer, delay } from './helpers/server.mjs'
 import { downstream, startHttp, signal } from './helpers/relay.mjs'
 
@@ -366,7 +365,7 @@ test('heartbeat: false sends no comment during a silence longer than the interva
   }
 })
 
-test('a transform maps and drops events; doneData ends the response; endEvent follows a clean end', async (t) => {
+test('a transform maps and drops events; doneData ends the response; endEvent follows a clean end', async () => {
   const upstream = await startServer(async (req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     const chunks = ['Hel', '', 'lo', null, '!']
@@ -396,10 +395,9 @@ test('a transform maps and drops events; doneData ends the response; endEvent fo
         ['end', '{}'],
       ],
     )
-    // How it ended: 'done' once issue 9's `done` values are in (today's resolves with undefined).
-    const how = await relay.handles[0].done
-    if ((await relay.handles[0].request.done) === undefined) t.todo("the stream's done has no value yet (issue 9)")
-    else assert.equal(how, 'done')
+    // How it ended: doneData.
+    assert.equal(await relay.handles[0].done, 'done')
+    assert.equal(await relay.handles[0].request.done, 'done')
   } finally {
     client.clear()
     await relay.close()

@@ -11,6 +11,8 @@ import {
   type SseStream,
   SseError as SseErrorClass,
   isSseError,
+  encodeEvent,
+  encodeComment,
 } from '../index.js'
 type SseError = SseErrorClass
 
@@ -135,3 +137,18 @@ function describe(value: unknown): string {
   return 'other'
 }
 void describe
+
+// The relay and the stream adapters.
+declare const res: import('node:http').ServerResponse
+const relayed = sse.relay(res, { url: 'x', doneData: '[DONE]', heartbeat: false, transform: (m) => ({ data: m.data }) })
+const relayEnd: Promise<'end' | 'done' | 'abort' | 'closed' | 'error'> = relayed.done
+async function handler(): Promise<Response> {
+  await relayed
+  const web: ReadableStream<Uint8Array> = sse.stream({ url: 'x' }).toReadableStream({ format: 'sse' })
+  const messages: ReadableStream<SseMessage> = sse.stream({ url: 'x' }).toReadableStream()
+  const readable = sse.stream({ url: 'x' }).toNodeReadable()
+  void [web, messages, readable]
+  return sse.stream({ url: 'x' }).toResponse({ status: 200 })
+}
+const text: string = encodeEvent({ data: 'a\nb', event: 'x', id: '1' }) + encodeComment('hb')
+void [relayEnd, handler, text]

@@ -4,12 +4,11 @@
 
 const { NativeClient } = require('./native.js')
 const delivery = require('./delivery.js')
-const { fromNative, invalidOptions, typeName } = require('./errors.js')
-const { clientOptions } = require('./options.js')
+const { fromNative } = require('./errors.js')
+const { clientOptions, requestMethod } = require('./options.js')
+const { relay } = require('./relay.js')
 const { SseRequest, start } = require('./request.js')
 const { SseStream } = require('./stream.js')
-
-const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
 
 /** An SSE instance: sends streaming requests and can abort all of them at once. */
 class ServerSentEvents {
@@ -39,29 +38,20 @@ class ServerSentEvents {
 
   /** A streaming request with any of GET, POST, PUT, PATCH, DELETE (default POST). */
   request(options) {
-    let method = 'POST'
-    if (options !== null && typeof options === 'object') {
-      let given
-      try {
-        given = options.method
-      } catch (err) {
-        throw invalidOptions(`cannot read option method: ${err?.message ?? String(err)}`)
-      }
-      if (given !== undefined && given !== null) {
-        if (typeof given !== 'string' || !METHODS.has(given.toUpperCase())) {
-          throw invalidOptions(
-            `method must be one of GET, POST, PUT, PATCH, DELETE, got ${typeof given === 'string' ? JSON.stringify(given) : typeName(given)}`,
-          )
-        }
-        method = given.toUpperCase()
-      }
-    }
-    return new SseRequest(start(this.#native, options, method))
+    return new SseRequest(start(this.#native, options, requestMethod(options)))
   }
 
   /** The same request as `post`, as an async iterator of messages. */
   stream(options) {
     return new SseStream((wrap) => start(this.#native, options, 'POST', wrap))
+  }
+
+  /**
+   * Relays a request to a Node http.ServerResponse (Express `res`, Fastify `reply.raw`) as an
+   * event stream: see lib/relay.js and the README's "Relaying to browsers".
+   */
+  relay(res, options) {
+    return relay((opts, method, wrap, text) => start(this.#native, opts, method, wrap, text), res, options)
   }
 
   /** Aborts every open request of this instance. */

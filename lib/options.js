@@ -169,4 +169,18 @@ function clientOptions(options) {
   return native
 }
 
-module.exports = { requestOptions, clientOptions, headerPairs, encodeBody }
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
+
+/** request()'s `method` option, upper-cased: one of GET, POST, PUT, PATCH, DELETE (default POST). */
+function requestMethod(options) {
+  if (options === null || typeof options !== 'object') return 'POST'
+  const given = read(options, 'method')
+  if (given === undefined || given === null) return 'POST'
+  if (typeof given !== 'string' || !METHODS.has(given.toUpperCase())) {
+    const got = typeof given === 'string' ? JSON.stringify(given) : typeName(given)
+    throw invalidOptions(`method must be one of GET, POST, PUT, PATCH, DELETE, got ${got}`)
+  }
+  return given.toUpperCase()
+}
+
+module.exports = { requestOptions, requestMethod, clientOptions, headerPairs, encodeBody }

@@ -22,6 +22,8 @@
 'use strict'
 
 const { createEncoder, encodeComment, encodeEvent } = require('./encode.js')
+const { requestMethod } = require('./options.js')
+const { SseRequest } = require('./request.js')
 const { terminalEvent, heartbeatMs, EVENT_STREAM_HEADERS } = require('./adapters.js')
 
 const HEARTBEAT = encodeComment()
@@ -110,7 +112,8 @@ function createSink(res, { interval, onClose }) {
 }
 
 /**
- * Relays `options` (RequestOptions, plus `method`) from `sse` to `res`. Relay options:
+ * Relays `options` (RequestOptions, plus `method`) to `res`; `startRequest(options, method, wrap,
+ * text)` is the instance's request start (lib/request.js `start`). Relay options:
  * - `transform(msg) => msg | null`: map or drop each event (return null/undefined to drop).
  * - `heartbeat`: ms of silence before a `:` comment is sent (default 15000; false or 0: none).
  * - `errorEvent`: the terminal event on a final upstream error: default `event: error` with
@@ -126,7 +129,7 @@ function createSink(res, { interval, onClose }) {
  * threw; `handle.error` holds it). `done` never rejects: the relay has already told the browser.
  * The handle is also awaitable (see `then` below).
  */
-function relay(sse, res, options = {}) {
+function relay(startRequest, res, options = {}) {
   if (res === null || typeof res !== 'object' || typeof res.write !== 'function' || typeof res.on !== 'function') {
     throw new TypeError('relay: res must be a Node http.ServerResponse (Express res, Fastify reply.raw)')
   }
@@ -153,18 +156,24 @@ function relay(sse, res, options = {}) {
   const encode = createEncoder()
   let writeText = null
   let failure
-  const request = sse.request({
-    ...requestOptions,
-    method: requestOptions.method ?? 'POST',
-    onMessage:
-      transform === undefined
-        ? (msg) => writeText(encode(msg))
+  // With no transform the binding re-frames the events of each read into one string (TEXT records,
+  // src/records.rs), written as it comes: no message object per event. Its framing is the
+  // encoder's (ids only when they change), which the relay property test checks.
+  const text = transform === undefined
+  const delivered = startRequest(
+    requestOptions,
+    requestMethod(requestOptions),
+    (callbacks) => ({
+      ...callbacks,
+      onText: (chunk) => writeText(chunk),
+      onMessage: text
+        ? undefined
         : (msg) => {
-            let text
+            let chunk
             try {
               const out = transform(msg)
               if (out === null || out === undefined) return
-              text = encode(out)
+              chunk = encode(out)
             } catch (err) {
               // A transform that throws ends the relay like a final upstream error.
               failure = err
@@ -172,9 +181,12 @@ function relay(sse, res, options = {}) {
               finish()
               return
             }
-            writeText(text)
+            writeText(chunk)
           },
-  })
+    }),
+    text,
+  )
+  const request = new SseRequest(delivered)
   let resolveDone
   const handle = {
     request,
@@ -187,6 +199,7 @@ function relay(sse, res, options = {}) {
     // undefined (how it ended is `done`'s value), so a framework that sends what a handler returns
     // sends nothing: Fastify, given `(req, reply) => sse.relay(reply.raw, ...)`, would otherwise
     // try to serialise the handle into a response that is already streaming.
+    // oxlint-disable-next-line unicorn/no-thenable -- awaitable on purpose (see above)
     then(onFulfilled, onRejected) {
       return handle.done.then(() => undefined).then(onFulfilled, onRejected)
     },
@@ -204,7 +217,7 @@ function relay(sse, res, options = {}) {
       resolveDone('closed')
     },
   })
-  writeText = textWriter(request, sink)
+  writeText = textWriter(delivered, sink)
   if (!res.headersSent) {
     try {
       if (responseHeaders) for (const [name, value] of Object.entries(responseHeaders)) res.setHeader(name, value)
@@ -251,20 +264,20 @@ function relay(sse, res, options = {}) {
 }
 
 /**
- * For a source that hands over event-stream text (a whole batch of one request, already re-framed)
- * instead of messages: the function to give it. Back-pressure pauses the native reader of `request`
- * while the socket's buffer is full and resumes it on 'drain'.
+ * The one function event-stream text goes through: TEXT records of a whole read, or what the
+ * transform's messages encode to. Back-pressure pauses the native reader of the request (its
+ * delivery sink) while the socket's buffer is full and resumes it on 'drain'.
  */
-function textWriter(request, sink) {
+function textWriter(delivered, sink) {
   let paused = false
   const resume = () => {
     paused = false
-    request._resume()
+    delivered.native.resume(delivered.id)
   }
   return function writeText(text) {
     if (!sink.write(text) && !paused && !sink.closed) {
       paused = true
-      request._pause()
+      delivered.native.pause(delivered.id)
       sink.drained().then(resume)
     }
   }

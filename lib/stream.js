@@ -4,6 +4,7 @@
 // abort) and throws the final error. A loop that falls behind pauses the native reader, so the
 // queue is bounded in bytes as well as in messages, whatever the size of the events.
 
+const { toReadableStream, toResponse, toNodeReadable } = require('./adapters.js')
 const { SseRequest } = require('./request.js')
 
 // Past either high mark the reader stops reading the socket (after the batch in flight); below
@@ -114,6 +115,21 @@ class SseStream {
 
   [Symbol.asyncIterator]() {
     return this
+  }
+
+  /** A web ReadableStream of the messages, or with `{ format: 'sse' }` of event-stream bytes. */
+  toReadableStream(options) {
+    return toReadableStream(this, options)
+  }
+
+  /** A web Response streaming the events (Next.js App Router, Hono, Nuxt/h3, Bun, Deno handlers). */
+  toResponse(init, options) {
+    return toResponse(this, init, options)
+  }
+
+  /** An object-mode Node Readable of the messages. */
+  toNodeReadable(options) {
+    return toNodeReadable(this, options)
   }
 }
 

@@ -31,9 +31,6 @@ export async function startNext({ upstreamUrl }) {
       ...process.env,
       UPSTREAM_URL: upstreamUrl,
       NEXT_TELEMETRY_DISABLED: '1',
-      // Until issue 9 attaches toResponse() to streams (a no-op once it has).
-      WIRE_NATIVE_SSE: PACKAGE,
-      NODE_OPTIONS: `--require ${fileURLToPath(new URL('wire-relay.cjs', import.meta.url))}`,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

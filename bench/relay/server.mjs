@@ -14,24 +14,17 @@
 // marks (CPU of all threads, event-loop delay, RSS baseline after a GC, peak RSS sampling); 'stats'
 // answers with the measurements since 'start'; 'exit' exits.
 import http from 'node:http'
-import { createRequire } from 'node:module'
 import { Readable } from 'node:stream'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { createParser } from 'eventsource-parser'
 import { SSEClient } from '../../index.mjs'
 
-const require = createRequire(import.meta.url)
-// The method forms once issue 9 attaches them; the modules until then.
-const { relay: relayFn } = require('../../lib/relay.js')
-const { toReadableStream } = require('../../lib/adapters.js')
-
 const variant = process.argv[2]
 const config = JSON.parse(process.argv[3])
 const upstreamUrl = config.upstreamUrl
 const sse = new SSEClient().create()
-const relay = (res, options) => (typeof sse.relay === 'function' ? sse.relay(res, options) : relayFn(sse, res, options))
-const readable = (stream, options) =>
-  typeof stream.toReadableStream === 'function' ? stream.toReadableStream(options) : toReadableStream(stream, options)
+const relay = (res, options) => sse.relay(res, options)
+const readable = (stream, options) => stream.toReadableStream(options)
 
 const HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
 function open(res) {
