@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod http_client;
+pub mod last_event_id;
 pub mod options;
 pub mod parser;
 pub mod request;

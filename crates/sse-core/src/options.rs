@@ -167,10 +167,8 @@ impl RequestConfig {
       Body::Bytes(bytes) => Some(bytes),
     };
     if let Some(id) = &opts.last_event_id {
-      if id.contains(['\0', '\r', '\n']) {
-        return Err(Error::invalid_options(
-          "lastEventId must not contain NUL, CR or LF",
-        ));
+      if let Err(why) = crate::last_event_id::header_value(id) {
+        return Err(Error::invalid_options(format!("lastEventId {why}")));
       }
     }
     let reconnect_after_events = match opts.reconnect_after_events.as_deref() {
@@ -425,6 +423,22 @@ mod tests {
         },
         ErrorCode::InvalidOptions,
         "reconnectAfterEvents must be",
+      ),
+      (
+        RequestOptions {
+          last_event_id: Some("evt\u{1}".into()),
+          ..req("http://127.0.0.1/")
+        },
+        ErrorCode::InvalidOptions,
+        "lastEventId contains the control character U+0001",
+      ),
+      (
+        RequestOptions {
+          last_event_id: Some("\u{7f}".into()),
+          ..req("http://127.0.0.1/")
+        },
+        ErrorCode::InvalidOptions,
+        "U+007F",
       ),
     ];
     for (opts, code, needle) in table {

@@ -17,6 +17,9 @@ use memchr::memchr2;
 /// Default limit for one event (data plus the line being read): 16 MiB.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 
+/// The largest `retry` value reported (Number.MAX_SAFE_INTEGER): larger ones are held at it.
+pub const MAX_RETRY_FIELD: u64 = (1 << 53) - 1;
+
 /// Buffers grown past this by a big event are shrunk back once it has been dispatched.
 const KEEP_CAPACITY: usize = 64 * 1024;
 
@@ -141,8 +144,12 @@ impl Fields {
       }
       // Only ASCII digits; anything else (sign, dot, empty) is ignored.
       b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+        // Held at Number.MAX_SAFE_INTEGER, so that `msg.retry` is exactly what the server sent or
+        // that documented cap, never a rounded double.
         let ms = value.iter().fold(0u64, |n, d| {
-          n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+          n.saturating_mul(10)
+            .saturating_add(u64::from(d - b'0'))
+            .min(MAX_RETRY_FIELD)
         });
         self.retry = Some(ms);
         self.reconnection_time = Some(ms);
@@ -520,7 +527,11 @@ mod tests {
     parser
       .feed(b"retry: 99999999999999999999999999\n\n", |_| {})
       .unwrap();
-    assert_eq!(parser.reconnection_time(), Some(u64::MAX));
+    assert_eq!(parser.reconnection_time(), Some(MAX_RETRY_FIELD));
+    parser.feed(b"retry: 1000000000000000\n\n", |_| {}).unwrap();
+    assert_eq!(parser.reconnection_time(), Some(1_000_000_000_000_000));
+    parser.feed(b"retry: 9007199254740992\n\n", |_| {}).unwrap();
+    assert_eq!(parser.reconnection_time(), Some(9_007_199_254_740_991));
   }
 
   #[test]

@@ -7,14 +7,14 @@ use std::pin::pin;
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
-use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, ErrorCode};
 use crate::options::RequestConfig;
 use crate::parser::{Event, Parser};
-use crate::retry::{parse_retry_after, Decision, History, RetryPolicy};
+use crate::retry::{parse_retry_after, Decision, RetryPolicy, RetryState, STABLE_INTERVAL};
 
 /// How many bytes of a non-2xx response body are kept for `SseError.body`.
 pub const ERROR_BODY_LIMIT: usize = 4096;
@@ -85,11 +85,8 @@ pub struct Request<S: Sink> {
   client: reqwest::Client,
   sink: S,
   parser: Parser,
-  policy: RetryPolicy,
-  attempt: u32,
-  history: History,
-  /// Events delivered by the current attempt: one that delivered any resets the failure count.
-  events_this_attempt: bool,
+  /// Attempt numbers, the reconnect budget and what the policy needs to know about the request.
+  retry: RetryState,
 }
 
 impl<S: Sink> Request<S> {
@@ -98,16 +95,14 @@ impl<S: Sink> Request<S> {
       reconnect_count: cfg.reconnect_count,
       retry_delay: cfg.retry_delay,
       reconnect_after_events: cfg.reconnect_after_events,
+      stable_interval: STABLE_INTERVAL,
     };
     Request {
       parser: Parser::new(cfg.max_event_size),
       cfg,
       client,
       sink,
-      policy,
-      attempt: 0,
-      history: History::default(),
-      events_this_attempt: false,
+      retry: RetryState::new(policy),
     }
   }
 
@@ -139,7 +134,6 @@ impl<S: Sink> Request<S> {
 
   async fn connect(&mut self) -> State {
     self.sink.state(ReadyState::Connecting);
-    self.events_this_attempt = false;
     match self.send().await {
       Ok(response) => State::Open(response),
       Err(err) => self.failed(err),
@@ -152,8 +146,8 @@ impl<S: Sink> Request<S> {
       .request(self.cfg.method.clone(), self.cfg.url.clone());
     let mut headers = self.cfg.headers.clone();
     if let Some(id) = self.resume_id() {
-      // Validated: ids with NUL are dropped by the parser, CR/LF cannot be in a parsed line.
-      if let Ok(value) = HeaderValue::from_str(id) {
+      // Checked before this attempt was decided on (`failed`, and the option's validation).
+      if let Ok(value) = crate::last_event_id::header_value(id) {
         headers.insert("last-event-id", value);
       }
     }
@@ -220,6 +214,7 @@ impl<S: Sink> Request<S> {
   }
 
   async fn stream(&mut self, response: reqwest::Response) -> State {
+    self.retry.opened(std::time::Instant::now());
     self.parser.reset_stream();
     self.sink.state(ReadyState::Open);
     self
@@ -304,29 +299,40 @@ impl<S: Sink> Request<S> {
       })
       .map_err(|e| Error::new(ErrorCode::EventTooLarge, e.to_string()))?;
     if delivered > 0 {
-      self.events_this_attempt = true;
-      self.history.delivered_events = true;
+      self.retry.delivered();
     }
     Ok((dispatched, done))
   }
 
   /// Decides what a failed attempt leads to: a wait before the next one, or the end.
   fn failed(&mut self, err: Error) -> State {
-    if self.events_this_attempt {
-      self.history.failures_in_a_row = 0;
+    if self.parser.saw_id() {
+      self.retry.saw_id();
     }
-    self.history.failures_in_a_row += 1;
-    self.history.saw_id = self.parser.saw_id();
-    let server_retry = self.parser.reconnection_time().map(Duration::from_millis);
-    match self
-      .policy
-      .decide(&err, self.history, server_retry, fastrand::f64())
-    {
+    let now = std::time::Instant::now();
+    let server_retry = self.parser.reconnection_time();
+    let attempt = self.retry.attempt();
+    match self.retry.failed(&err, now, server_retry, fastrand::f64()) {
       Decision::Retry(delay) => {
-        self.sink.error(&err, self.attempt);
+        if let Err(why) = self.resume_header_ok() {
+          let mut err = err;
+          err.message = format!("{}; not reconnecting: {why}", err.message);
+          return State::Closed(Outcome::Failed(err, attempt));
+        }
+        self.sink.error(&err, attempt);
         State::Waiting(delay)
       }
-      Decision::GiveUp => State::Closed(Outcome::Failed(err, self.attempt)),
+      Decision::GiveUp => State::Closed(Outcome::Failed(err, attempt)),
+    }
+  }
+
+  /// A reconnect without the server's id would restart the stream and repeat events: refuse it.
+  fn resume_header_ok(&self) -> Result<(), String> {
+    match self.resume_id() {
+      Some(id) => crate::last_event_id::header_value(id)
+        .map(drop)
+        .map_err(|why| format!("the server's last event id {why}; without it the stream would start again and repeat events")),
+      None => Ok(()),
     }
   }
 
@@ -334,7 +340,7 @@ impl<S: Sink> Request<S> {
     self.sink.state(ReadyState::Connecting);
     self.sink.flush().await;
     tokio::time::sleep(delay).await;
-    self.attempt += 1;
+    self.retry.reconnecting();
     State::Connecting
   }
 }

@@ -302,3 +302,72 @@ async fn cancelling_stops_a_hanging_request() {
     .unwrap();
   assert_eq!(outcome, Outcome::Aborted);
 }
+
+#[tokio::test]
+async fn retry_zero_from_a_server_that_drops_after_each_event_is_bounded_by_the_budget() {
+  // Issue 10: one event per connection with `retry: 0` used to give every attempt a fresh budget
+  // (1,329 connections in 2 s with reconnectCount 2). Now: reconnectCount + 1 connections, the
+  // reconnects at least MIN_SERVER_RETRY apart and backing off.
+  let (url, seen) = serve(|attempt, _| {
+    Some(
+      format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n\
+       {:x}\r\nretry: 0\nid: {attempt}\ndata: x\n\n\r\n",
+        format!("retry: 0\nid: {attempt}\ndata: x\n\n").len()
+      )
+      .into_bytes(),
+    )
+  })
+  .await;
+  let started = std::time::Instant::now();
+  let (outcome, rec) = run(&url, |o| {
+    o.reconnect_count = Some(2.0);
+    o.reconnect_after_events = Some("always".into());
+  })
+  .await;
+  assert!(
+    matches!(outcome, Outcome::Failed(ref e, 2) if e.code == ErrorCode::Network),
+    "{outcome:?}"
+  );
+  assert_eq!(seen.lock().unwrap().len(), 3);
+  assert_eq!(rec.events.len(), 3);
+  // 100 ms, then 200 ms less at most 50 % jitter.
+  assert!(
+    started.elapsed() >= Duration::from_millis(200),
+    "{:?}",
+    started.elapsed()
+  );
+}
+
+#[tokio::test]
+async fn a_server_id_with_a_control_character_fails_the_reconnect_instead_of_repeating_events() {
+  let (url, seen) = serve(|_, _| {
+    let body = "id: a\u{1}b\ndata: one\n\n";
+    Some(format!(
+      "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n",
+      body.len()
+    )
+    .into_bytes())
+  })
+  .await;
+  let (outcome, rec) = run(&url, |_| {}).await;
+  match outcome {
+    Outcome::Failed(err, 0) => {
+      assert_eq!(err.code, ErrorCode::Network);
+      assert!(
+        err.message.contains(
+          "not reconnecting: the server's last event id contains the control character U+0001"
+        ),
+        "{}",
+        err.message
+      );
+    }
+    other => panic!("{other:?}"),
+  }
+  assert_eq!(rec.events, [("one".into(), "a\u{1}b".into())]);
+  assert!(
+    rec.errors.is_empty(),
+    "no willRetry error before the final one"
+  );
+  assert_eq!(seen.lock().unwrap().len(), 1, "not re-sent without the id");
+}
