@@ -4,12 +4,8 @@
 
 use std::sync::Once;
 
-use reqwest::redirect;
-
 use crate::error::Error;
 use crate::options::ClientOptions;
-
-const MAX_REDIRECTS: usize = 10;
 
 /// rustls needs a process-wide crypto provider; ring is built in (see Cargo.toml for why).
 fn install_crypto_provider() {
@@ -20,27 +16,11 @@ fn install_crypto_provider() {
   });
 }
 
-/// Up to 10 redirects. reqwest already drops Authorization, Cookie and Proxy-Authorization when the
-/// origin changes and keeps method and body on 307/308; this adds the refusal of https → http, which
-/// would send the body (often a prompt with private data) in clear text.
-fn redirect_policy() -> redirect::Policy {
-  redirect::Policy::custom(|attempt| {
-    if attempt.previous().len() > MAX_REDIRECTS {
-      return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
-    }
-    let downgrade =
-      attempt.url().scheme() == "http" && attempt.previous().iter().any(|u| u.scheme() == "https");
-    if downgrade {
-      return attempt.error("a redirect from https to http was refused");
-    }
-    attempt.follow()
-  })
-}
-
 pub fn build_http_client(opts: &ClientOptions) -> Result<reqwest::Client, Error> {
   install_crypto_provider();
   let mut builder = reqwest::Client::builder()
-    .redirect(redirect_policy())
+    // Redirects are followed by the request itself (redirect.rs), which chooses the headers.
+    .redirect(crate::redirect::reqwest_policy())
     .tcp_nodelay(true)
     .pool_idle_timeout(std::time::Duration::from_secs(30))
     .http2_adaptive_window(true);

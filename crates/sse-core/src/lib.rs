@@ -6,6 +6,8 @@ pub mod http_client;
 pub mod last_event_id;
 pub mod options;
 pub mod parser;
+pub mod redact;
+pub mod redirect;
 pub mod request;
 pub mod retry;
 

@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::error::Error;
 use crate::parser::DEFAULT_MAX_EVENT_SIZE;
+use crate::redact::redact_url;
 
 /// The seed's defaults: `timeout` 30 s, `reconnectCount` 5.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -53,6 +54,9 @@ pub struct ClientOptions {
   pub cert: Option<Vec<u8>>,
   pub key: Option<Vec<u8>>,
   pub proxy: Option<String>,
+  /// Whether a request `url` may leave `baseUrl`'s origin (an absolute or protocol-relative URL to
+  /// another host). Default false: see `ClientDefaults::allow_absolute_urls`.
+  pub allow_absolute_urls: Option<bool>,
 }
 
 /// The request body as the user gave it. JSON is already encoded by the caller (JSON.stringify
@@ -93,6 +97,12 @@ pub struct ClientDefaults {
   pub reconnect_count: u32,
   pub retry_delay: Duration,
   pub max_event_size: usize,
+  /// With a `baseUrl`, a request `url` that resolves to another origin (`https://evil.example/`,
+  /// `//evil.example/`) is refused with INVALID_URL unless this is true: the client's default
+  /// headers (often `Authorization`) would go to that origin (the axios CVE-2024-39338 /
+  /// CVE-2025-27152 class, where a user-controlled path became an absolute URL). An absolute URL
+  /// on baseUrl's own origin is always accepted; without a baseUrl every absolute URL is.
+  pub allow_absolute_urls: bool,
 }
 
 impl Default for ClientDefaults {
@@ -104,6 +114,7 @@ impl Default for ClientDefaults {
       reconnect_count: DEFAULT_RECONNECT_COUNT,
       retry_delay: DEFAULT_RETRY_DELAY,
       max_event_size: DEFAULT_MAX_EVENT_SIZE,
+      allow_absolute_urls: false,
     }
   }
 }
@@ -123,6 +134,7 @@ impl ClientDefaults {
         .unwrap_or(d.reconnect_count),
       retry_delay: opt_duration(opts.retry_delay, "retryDelay")?.unwrap_or(d.retry_delay),
       max_event_size: opt_size(opts.max_event_size, "maxEventSize")?.unwrap_or(d.max_event_size),
+      allow_absolute_urls: opts.allow_absolute_urls.unwrap_or(d.allow_absolute_urls),
     })
   }
 }
@@ -151,6 +163,17 @@ impl RequestConfig {
   pub fn resolve(defaults: &ClientDefaults, opts: RequestOptions) -> Result<RequestConfig, Error> {
     let method = parse_method(opts.method.as_deref())?;
     let url = parse_http_url(&opts.url, defaults.base_url.as_ref(), "url")?;
+    if let Some(base) = &defaults.base_url {
+      if !defaults.allow_absolute_urls && url.origin() != base.origin() {
+        return Err(Error::invalid_url(format!(
+          "url {:?} leaves baseUrl's origin ({}); the client's headers would go to {}. Pass a \
+           relative url, or set allowAbsoluteUrls: true on the client",
+          redact_url(&opts.url),
+          base.origin().ascii_serialization(),
+          url.origin().ascii_serialization(),
+        )));
+      }
+    }
     let mut headers = header_map(&opts.headers, defaults.headers.clone())?;
     if !headers.contains_key(ACCEPT) {
       headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
@@ -213,24 +236,26 @@ fn parse_method(method: Option<&str>) -> Result<Method, Error> {
 }
 
 /// Only absolute http(s) URLs reach the network; a relative one needs the client's `baseUrl`.
+/// Messages show the URL redacted (no userinfo, no query values): they end up in logs.
 pub fn parse_http_url(raw: &str, base: Option<&Url>, what: &str) -> Result<Url, Error> {
   if raw.is_empty() {
     return Err(Error::invalid_url(format!("{what} is empty")));
   }
+  let shown = redact_url(raw);
   let parsed = match base {
     Some(base) => base.join(raw),
     None => Url::parse(raw),
   };
   let url = parsed.map_err(|e| match e {
     url::ParseError::RelativeUrlWithoutBase => Error::invalid_url(format!(
-      "{what} {raw:?} is relative and the client has no baseUrl"
+      "{what} {shown:?} is relative and the client has no baseUrl"
     )),
-    e => Error::invalid_url(format!("{what} {raw:?} is not a valid URL: {e}")),
+    e => Error::invalid_url(format!("{what} {shown:?} is not a valid URL: {e}")),
   })?;
   match url.scheme() {
     "http" | "https" => Ok(url),
     scheme => Err(Error::invalid_url(format!(
-      "{what} {raw:?} has scheme {scheme:?}; only http and https are supported"
+      "{what} {shown:?} has scheme {scheme:?}; only http and https are supported"
     ))),
   }
 }
@@ -470,5 +495,108 @@ mod tests {
     };
     let cfg = RequestConfig::resolve(&ClientDefaults::default(), opts).unwrap();
     assert_eq!(cfg.timeout, None);
+  }
+}
+
+#[cfg(test)]
+mod url_tests {
+  use super::*;
+  use crate::error::ErrorCode;
+
+  fn with_base(base: &str, allow: Option<bool>) -> ClientDefaults {
+    ClientDefaults::from_options(&ClientOptions {
+      base_url: Some(base.into()),
+      allow_absolute_urls: allow,
+      ..Default::default()
+    })
+    .unwrap()
+  }
+
+  fn resolve(d: &ClientDefaults, url: &str) -> Result<RequestConfig, Error> {
+    RequestConfig::resolve(
+      d,
+      RequestOptions {
+        url: url.into(),
+        ..Default::default()
+      },
+    )
+  }
+
+  #[test]
+  fn invalid_url_messages_never_echo_credentials() {
+    let d = ClientDefaults::default();
+    let table = [
+      "htp://user:hunter2@h/x?key=sk-secret",
+      "http://user:hunter2@[::1/x?key=sk-secret",
+      "ftp://user:hunter2@h/?key=sk-secret",
+      "relative?key=sk-secret",
+    ];
+    for url in table {
+      let err = resolve(&d, url).unwrap_err();
+      assert_eq!(err.code, ErrorCode::InvalidUrl, "{url}");
+      for secret in ["hunter2", "sk-secret"] {
+        assert!(!err.message.contains(secret), "{url}: {}", err.message);
+      }
+      assert!(err.message.contains("***"), "{}", err.message);
+    }
+    for base in ["http://user:hunter2@[::1/", "nope?key=sk-secret"] {
+      let err = ClientDefaults::from_options(&ClientOptions {
+        base_url: Some(base.into()),
+        ..Default::default()
+      })
+      .unwrap_err();
+      assert!(err.message.starts_with("baseUrl"), "{}", err.message);
+      assert!(!err.message.contains("hunter2") && !err.message.contains("sk-secret"));
+    }
+  }
+
+  #[test]
+  fn urls_leaving_the_base_origin_are_refused_unless_allowed() {
+    // (url, allowAbsoluteUrls, resolved url or None for INVALID_URL)
+    let table: [(&str, Option<bool>, Option<&str>); 9] = [
+      ("chat", None, Some("https://api.example.com/v1/chat")),
+      ("/v2/chat", None, Some("https://api.example.com/v2/chat")),
+      (
+        "https://api.example.com/v1/x",
+        None,
+        Some("https://api.example.com/v1/x"),
+      ),
+      ("https://evil.example/x", None, None),
+      ("//evil.example/x", None, None),
+      ("http://api.example.com/v1/x", None, None), // another scheme is another origin
+      ("https://api.example.com:8443/x", Some(false), None),
+      (
+        "https://evil.example/x",
+        Some(true),
+        Some("https://evil.example/x"),
+      ),
+      (
+        "//evil.example/x",
+        Some(true),
+        Some("https://evil.example/x"),
+      ),
+    ];
+    for (url, allow, want) in table {
+      let d = with_base("https://api.example.com/v1/", allow);
+      match (resolve(&d, url), want) {
+        (Ok(cfg), Some(want)) => assert_eq!(cfg.url.as_str(), want),
+        (Err(err), None) => {
+          assert_eq!(err.code, ErrorCode::InvalidUrl);
+          assert!(
+            err.message.contains("allowAbsoluteUrls: true"),
+            "{}",
+            err.message
+          );
+          assert!(
+            err.message.contains("(https://api.example.com)"),
+            "{}",
+            err.message
+          );
+        }
+        (got, want) => panic!("{url} {allow:?}: got {got:?}, want {want:?}"),
+      }
+    }
+    // Without a baseUrl every absolute URL is the request's own.
+    assert!(resolve(&ClientDefaults::default(), "https://evil.example/").is_ok());
   }
 }

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{Error, ErrorCode};
 use crate::options::RequestConfig;
 use crate::parser::{Event, Parser};
+use crate::redirect;
 use crate::retry::{parse_retry_after, Decision, RetryPolicy, RetryState, STABLE_INTERVAL};
 
 /// How many bytes of a non-2xx response body are kept for `SseError.body`.
@@ -141,9 +142,6 @@ impl<S: Sink> Request<S> {
   }
 
   async fn send(&mut self) -> Result<reqwest::Response, Error> {
-    let mut request = self
-      .client
-      .request(self.cfg.method.clone(), self.cfg.url.clone());
     let mut headers = self.cfg.headers.clone();
     if let Some(id) = self.resume_id() {
       // Checked before this attempt was decided on (`failed`, and the option's validation).
@@ -151,22 +149,50 @@ impl<S: Sink> Request<S> {
         headers.insert("last-event-id", value);
       }
     }
-    request = request.headers(headers);
-    if let Some(body) = &self.cfg.body {
-      request = request.body(body.clone());
+    let mut url = self.cfg.url.clone();
+    let mut method = self.cfg.method.clone();
+    let mut body = self.cfg.body.clone();
+    let mut was_https = url.scheme() == "https";
+    let mut followed = 0;
+    loop {
+      let mut request = self
+        .client
+        .request(method.clone(), url.clone())
+        .headers(headers.clone());
+      if let Some(body) = &body {
+        request = request.body(body.clone());
+      }
+      let response = with_timeout(self.cfg.timeout, request.send(), || {
+        Error::new(
+          ErrorCode::Timeout,
+          format!(
+            "no response headers within {} ms (timeout)",
+            ms(self.cfg.timeout)
+          ),
+        )
+      })
+      .await?
+      .map_err(|e| Error::from_reqwest(&e, "request failed"))?;
+      let hop = redirect::next_hop(
+        response.status(),
+        response.headers(),
+        &url,
+        &method,
+        followed,
+        was_https,
+      )?;
+      let Some(hop) = hop else {
+        return self.check_response(response).await;
+      };
+      headers = redirect::next_headers(&headers, &url, &hop);
+      if !hop.keep_body {
+        body = None;
+      }
+      was_https |= hop.url.scheme() == "https";
+      method = hop.method;
+      url = hop.url;
+      followed += 1;
     }
-    let response = with_timeout(self.cfg.timeout, request.send(), || {
-      Error::new(
-        ErrorCode::Timeout,
-        format!(
-          "no response headers within {} ms (timeout)",
-          ms(self.cfg.timeout)
-        ),
-      )
-    })
-    .await?
-    .map_err(|e| Error::from_reqwest(&e, "request failed"))?;
-    self.check_response(response).await
   }
 
   /// The id to resume from: the server's last id once it sent one, else the user's `lastEventId`.
