@@ -6,18 +6,23 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::header::{
+  HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT,
+};
 use http::Method;
 use url::Url;
 
 use crate::error::Error;
-use crate::parser::DEFAULT_MAX_EVENT_SIZE;
+use crate::parser::{DEFAULT_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT};
 use crate::redact::redact_url;
 
 /// The seed's defaults: `timeout` 30 s, `reconnectCount` 5.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_RECONNECT_COUNT: u32 = 5;
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(1000);
+/// Sent unless the user sets a User-Agent: some gateways and WAFs refuse requests without one.
+/// The core's version is the package's (a test keeps Cargo.toml and package.json in step).
+pub const DEFAULT_USER_AGENT: &str = concat!("native-sse/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReconnectAfterEvents {
@@ -178,6 +183,9 @@ impl RequestConfig {
     if !headers.contains_key(ACCEPT) {
       headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
     }
+    if !headers.contains_key(USER_AGENT) {
+      headers.insert(USER_AGENT, HeaderValue::from_static(DEFAULT_USER_AGENT));
+    }
     let body = match opts.body {
       Body::None => None,
       Body::Json(json) => {
@@ -189,6 +197,7 @@ impl RequestConfig {
       Body::Text(text) => Some(Bytes::from(text)),
       Body::Bytes(bytes) => Some(bytes),
     };
+    check_content_length(&headers, body.as_ref())?;
     if let Some(id) = &opts.last_event_id {
       if let Err(why) = crate::last_event_id::header_value(id) {
         return Err(Error::invalid_options(format!("lastEventId {why}")));
@@ -216,6 +225,27 @@ impl RequestConfig {
         .unwrap_or(defaults.max_event_size),
     })
   }
+}
+
+/// A user `content-length` that disagrees with the body would truncate it (hyper sends that many
+/// bytes and stops) or hang the server waiting for more: refused. One that agrees is harmless.
+fn check_content_length(headers: &HeaderMap, body: Option<&Bytes>) -> Result<(), Error> {
+  let Some(value) = headers.get(CONTENT_LENGTH) else {
+    return Ok(());
+  };
+  let actual = body.map_or(0, Bytes::len);
+  let given = value
+    .to_str()
+    .ok()
+    .and_then(|v| v.trim().parse::<u64>().ok());
+  if given != Some(actual as u64) {
+    return Err(Error::invalid_options(format!(
+      "header \"content-length\" ({}) does not match the body ({actual} bytes); leave it out, it is set \
+       from the body",
+      String::from_utf8_lossy(value.as_bytes())
+    )));
+  }
+  Ok(())
 }
 
 fn zero_is_none(d: Duration) -> Option<Duration> {
@@ -288,9 +318,12 @@ fn check_number(value: f64, what: &str) -> Result<f64, Error> {
   Ok(value)
 }
 
+/// Milliseconds to a Duration, rounded up to the microsecond: a positive value never becomes 0,
+/// which means "off" for `timeout` and `eventTimeout` (`timeout: 0.0001` used to disable the
+/// timeout). Huge values saturate (at about 584,000 years) instead of overflowing.
 fn opt_duration(value: Option<f64>, what: &str) -> Result<Option<Duration>, Error> {
   value
-    .map(|v| check_number(v, what).map(|ms| Duration::from_micros((ms * 1000.0) as u64)))
+    .map(|v| check_number(v, what).map(|ms| Duration::from_micros((ms * 1000.0).ceil() as u64)))
     .transpose()
 }
 
@@ -315,6 +348,12 @@ fn opt_size(value: Option<f64>, what: &str) -> Result<Option<usize>, Error> {
       if v < 1.0 || v.fract() != 0.0 {
         return Err(Error::invalid_options(format!(
           "{what} must be a whole number of bytes >= 1, got {v}"
+        )));
+      }
+      if v > MAX_EVENT_SIZE_LIMIT as f64 {
+        return Err(Error::invalid_options(format!(
+          "{what} must be at most {MAX_EVENT_SIZE_LIMIT} bytes (511 MiB: a larger event cannot \
+           become a JavaScript string), got {v}"
         )));
       }
       Ok(v as usize)
@@ -485,6 +524,119 @@ mod tests {
     };
     let err = RequestConfig::resolve(&ClientDefaults::default(), opts).unwrap_err();
     assert!(!err.message.contains("secret"));
+  }
+
+  #[test]
+  fn positive_durations_never_round_to_off() {
+    // (timeout ms, resulting limit)
+    let table = [
+      (0.0, None),
+      (0.0001, Some(Duration::from_micros(1))),
+      (0.4, Some(Duration::from_micros(400))),
+      (1.0, Some(Duration::from_millis(1))),
+      (1e300, Some(Duration::from_micros(u64::MAX))),
+    ];
+    for (ms, want) in table {
+      let opts = RequestOptions {
+        timeout: Some(ms),
+        event_timeout: Some(ms),
+        ..req("http://127.0.0.1/")
+      };
+      let cfg = RequestConfig::resolve(&ClientDefaults::default(), opts).unwrap();
+      assert_eq!((cfg.timeout, cfg.event_timeout), (want, want), "{ms}");
+    }
+  }
+
+  #[test]
+  fn a_user_agent_is_sent_unless_given() {
+    let cfg =
+      RequestConfig::resolve(&ClientDefaults::default(), req("http://127.0.0.1/x")).unwrap();
+    assert_eq!(
+      cfg.headers[USER_AGENT],
+      "native-sse/0.1.0".replace("0.1.0", env!("CARGO_PKG_VERSION"))
+    );
+    let opts = RequestOptions {
+      headers: vec![("User-Agent".into(), "mine/1".into())],
+      ..req("http://127.0.0.1/x")
+    };
+    let cfg = RequestConfig::resolve(&ClientDefaults::default(), opts).unwrap();
+    assert_eq!(cfg.headers.get_all(USER_AGENT).iter().count(), 1);
+    assert_eq!(cfg.headers[USER_AGENT], "mine/1");
+  }
+
+  #[test]
+  fn the_user_agent_version_is_the_packages() {
+    let package: serde_json::Value =
+      serde_json::from_str(include_str!("../../../package.json")).unwrap();
+    assert_eq!(
+      DEFAULT_USER_AGENT,
+      format!("native-sse/{}", package["version"].as_str().unwrap())
+    );
+  }
+
+  #[test]
+  fn a_content_length_that_disagrees_with_the_body_is_refused() {
+    // (body, content-length, accepted?)
+    let table = [
+      ("hello", "5", true),
+      ("hello", " 5 ", true),
+      ("hello", "3", false),
+      ("hello", "50", false),
+      ("hello", "x", false),
+      ("", "0", true),
+    ];
+    for (body, length, ok) in table {
+      let opts = RequestOptions {
+        body: Body::Text(body.into()),
+        headers: vec![("content-length".into(), length.into())],
+        ..req("http://127.0.0.1/")
+      };
+      let got = RequestConfig::resolve(&ClientDefaults::default(), opts);
+      assert_eq!(got.is_ok(), ok, "{body:?} {length:?}");
+      if let Err(err) = got {
+        assert_eq!(err.code, ErrorCode::InvalidOptions);
+        assert!(
+          err.message.contains("does not match the body (5 bytes)"),
+          "{}",
+          err.message
+        );
+      }
+    }
+    let opts = RequestOptions {
+      headers: vec![("content-length".into(), "10".into())],
+      ..req("http://127.0.0.1/")
+    };
+    assert!(RequestConfig::resolve(&ClientDefaults::default(), opts).is_err());
+  }
+
+  #[test]
+  fn max_event_size_is_capped_below_what_js_can_hold() {
+    let with = |n: f64| RequestOptions {
+      max_event_size: Some(n),
+      ..req("http://127.0.0.1/")
+    };
+    let d = ClientDefaults::default();
+    let cfg = RequestConfig::resolve(&d, with(MAX_EVENT_SIZE_LIMIT as f64)).unwrap();
+    assert_eq!(cfg.max_event_size, MAX_EVENT_SIZE_LIMIT);
+    for n in [MAX_EVENT_SIZE_LIMIT as f64 + 1.0, (1u64 << 30) as f64] {
+      let err = RequestConfig::resolve(&d, with(n)).unwrap_err();
+      assert_eq!(err.code, ErrorCode::InvalidOptions);
+      assert!(
+        err.message.contains("at most 535822336 bytes"),
+        "{}",
+        err.message
+      );
+    }
+    let err = ClientDefaults::from_options(&ClientOptions {
+      max_event_size: Some((1u64 << 30) as f64),
+      ..Default::default()
+    })
+    .unwrap_err();
+    assert!(
+      err.message.starts_with("maxEventSize must be at most"),
+      "{}",
+      err.message
+    );
   }
 
   #[test]

@@ -14,8 +14,15 @@ use std::fmt;
 
 use memchr::memchr2;
 
-/// Default limit for one event (data plus the line being read): 16 MiB.
+/// Default limit for one event (its data, event and id fields plus the line being read): 16 MiB.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
+
+/// The largest `maxEventSize` accepted: 511 MiB. V8's longest string is 2^29 - 24 UTF-16 units
+/// (512 MiB less 24), and an event reaches JS as one string holding its data, event and id fields
+/// (a UTF-8 byte never becomes more than one UTF-16 unit, a replaced invalid byte neither), sharing
+/// it with at most a batch segment's worth of smaller events: 1 MiB of room for those. An event
+/// larger than V8 can hold used to throw out of the delivery, be dropped, and end as a clean end.
+pub const MAX_EVENT_SIZE_LIMIT: usize = (512 - 1) * 1024 * 1024;
 
 /// The largest `retry` value reported (Number.MAX_SAFE_INTEGER): larger ones are held at it.
 pub const MAX_RETRY_FIELD: u64 = (1 << 53) - 1;
@@ -315,11 +322,17 @@ impl Parser {
     Ok(dispatched)
   }
 
+  /// The whole event counts, as it will be delivered: data, event type and id, plus the line
+  /// being read. (Counting the data alone let an event with large `event` and `id` fields through
+  /// at three times the limit.)
   fn check_size(&self, more: usize) -> Result<(), EventTooLarge> {
+    let fields = &self.fields;
     let size = self
       .pending
       .len()
-      .saturating_add(self.fields.data.len())
+      .saturating_add(fields.data.len())
+      .saturating_add(fields.event_type.len())
+      .saturating_add(fields.id_buffer.len())
       .saturating_add(more);
     if size > self.max_event_size {
       return Err(EventTooLarge {
@@ -672,6 +685,24 @@ mod tests {
       .unwrap_err();
     assert_eq!(err.limit, 32);
     assert!(err.size > 32);
+  }
+
+  #[test]
+  fn the_event_and_id_fields_count_toward_the_limit() {
+    // 30 bytes of data alone pass a 64-byte limit; with 30-byte event and id fields the event is
+    // 90 bytes and is refused (it used to be delivered at three times the limit).
+    let big = "x".repeat(30);
+    let mut parser = Parser::new(64);
+    let alone = format!("data: {big}\n\n");
+    assert_eq!(parser.feed(alone.as_bytes(), |_| {}), Ok(1));
+    let whole = format!("event: {big}\nid: {big}\ndata: {big}\n\n");
+    let mut delivered = 0;
+    let err = Parser::new(64)
+      .feed(whole.as_bytes(), |_| delivered += 1)
+      .unwrap_err();
+    assert_eq!(delivered, 0);
+    assert_eq!(err.limit, 64);
+    assert!(err.size > 64, "{err}");
   }
 
   #[test]
