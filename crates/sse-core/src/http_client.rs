@@ -24,34 +24,9 @@ pub fn build_http_client(opts: &ClientOptions) -> Result<reqwest::Client, Error>
     .tcp_nodelay(true)
     .pool_idle_timeout(std::time::Duration::from_secs(30))
     .http2_adaptive_window(true);
-  if let Some(ca) = &opts.ca {
-    let certs = reqwest::Certificate::from_pem_bundle(ca).map_err(|e| {
-      Error::invalid_options(format!("ca is not a valid PEM certificate bundle: {e}"))
-    })?;
-    if certs.is_empty() {
-      return Err(Error::invalid_options("ca holds no PEM certificate"));
-    }
-    builder = builder.tls_certs_merge(certs);
-  }
-  match (&opts.cert, &opts.key) {
-    (Some(cert), Some(key)) => {
-      // rustls takes one PEM holding the certificate chain and the private key.
-      let mut both = cert.clone();
-      both.push(b'\n');
-      both.extend_from_slice(key);
-      let identity = reqwest::Identity::from_pem(&both).map_err(|e| {
-        Error::invalid_options(format!(
-          "cert/key are not a valid PEM certificate and key: {e}"
-        ))
-      })?;
-      builder = builder.identity(identity);
-    }
-    (None, None) => {}
-    _ => {
-      return Err(Error::invalid_options(
-        "cert and key must be given together",
-      ))
-    }
+  // `ca`, `cert` and `key` (tls.rs): our rustls configuration, else reqwest's default.
+  if let Some(tls) = crate::tls::client_config(opts, &crate::tls::ALPN)? {
+    builder = builder.tls_backend_preconfigured(tls);
   }
   if let Some(proxy) = &opts.proxy {
     let proxy = reqwest::Proxy::all(proxy.as_str())

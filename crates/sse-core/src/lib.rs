@@ -10,6 +10,7 @@ pub mod redact;
 pub mod redirect;
 pub mod request;
 pub mod retry;
+pub mod tls;
 
 pub use error::{Error, ErrorCode};
 pub use options::{
