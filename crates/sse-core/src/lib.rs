@@ -11,6 +11,7 @@ pub mod redirect;
 pub mod request;
 pub mod retry;
 pub mod tls;
+pub mod upload;
 
 pub use error::{Error, ErrorCode};
 pub use options::{

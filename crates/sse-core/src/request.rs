@@ -16,6 +16,7 @@ use crate::options::RequestConfig;
 use crate::parser::{Event, Parser};
 use crate::redirect;
 use crate::retry::{parse_retry_after, Decision, RetryPolicy, RetryState, STABLE_INTERVAL};
+use crate::upload;
 
 /// How many bytes of a non-2xx response body are kept for `SseError.body`.
 pub const ERROR_BODY_LIMIT: usize = 4096;
@@ -159,10 +160,16 @@ impl<S: Sink> Request<S> {
         .client
         .request(method.clone(), url.clone())
         .headers(headers.clone());
-      if let Some(body) = &body {
-        request = request.body(body.clone());
+      let progress = upload::Progress::new();
+      match &body {
+        Some(body) if body.len() > upload::SLICE => {
+          let sliced = upload::SlicedBody::new(body.clone(), progress.clone());
+          request = request.body(reqwest::Body::wrap(sliced));
+        }
+        Some(body) => request = request.body(body.clone()),
+        None => {}
       }
-      let response = with_timeout(self.cfg.timeout, request.send(), || {
+      let response = until_no_progress(self.cfg.timeout, &progress, request.send(), || {
         Error::new(
           ErrorCode::Timeout,
           format!(
@@ -377,6 +384,35 @@ fn deadline(limit: Option<Duration>, far: Instant) -> Instant {
 
 fn ms(limit: Option<Duration>) -> u128 {
   limit.map_or(0, |d| d.as_millis())
+}
+
+/// Like `with_timeout`, but the clock restarts whenever the upload makes progress: `timeout` is the
+/// longest wait with nothing moving, and a body being written is something moving.
+async fn until_no_progress<T>(
+  limit: Option<Duration>,
+  progress: &upload::Progress,
+  fut: impl Future<Output = T>,
+  on_timeout: impl FnOnce() -> Error,
+) -> Result<T, Error> {
+  let Some(limit) = limit else {
+    return Ok(fut.await);
+  };
+  let mut fut = pin!(fut);
+  loop {
+    // A limit too large to add to an Instant (`timeout: 1e300`) never fires.
+    let Some(deadline) = progress.last().checked_add(limit) else {
+      return Ok(fut.await);
+    };
+    tokio::select! {
+      out = &mut fut => return Ok(out),
+      _ = sleep_until(deadline) => {
+        // Woken at the deadline of the last slice seen; a newer slice moves it on.
+        if progress.last() == deadline - limit {
+          return Err(on_timeout());
+        }
+      }
+    }
+  }
 }
 
 async fn with_timeout<T>(
