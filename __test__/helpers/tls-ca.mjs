@@ -9,7 +9,7 @@ const KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
 
 function inTempDir(fn) {
   const dir = mkdtempSync(join(tmpdir(), 'native-sse-ca-'))
-  const openssl = (...args) => execFileSync('openssl', args, { stdio: 'ignore', cwd: dir })
+  const openssl = (...parts) => execFileSync('openssl', parts.flat(), { stdio: 'ignore', cwd: dir })
   const read = (name) => readFileSync(join(dir, name))
   try {
     return fn({ dir, openssl, read })
@@ -25,9 +25,9 @@ export function selfSignedCaCert(san = 'IP:127.0.0.1') {
   return inTempDir(({ openssl, read }) => {
     // What people type, plus a SAN for 127.0.0.1 and an explicit CA:TRUE (OpenSSL's default).
     openssl(
-      ...['req', '-x509', ...KEY, '-days', '2', '-subj', '/CN=local'],
-      ...['-addext', `subjectAltName=${san}`, '-addext', 'basicConstraints=critical,CA:TRUE'],
-      ...['-keyout', 'key.pem', '-out', 'cert.pem'],
+      ['req', '-x509', ...KEY, '-days', '2', '-subj', '/CN=local'],
+      ['-addext', `subjectAltName=${san}`, '-addext', 'basicConstraints=critical,CA:TRUE'],
+      ['-keyout', 'key.pem', '-out', 'cert.pem'],
     )
     return { key: read('key.pem'), cert: read('cert.pem') }
   })
@@ -40,8 +40,8 @@ export function caSignedLeaf() {
     openssl('req', '-new', ...KEY, '-subj', '/CN=127.0.0.1', '-keyout', 'leaf.key', '-out', 'leaf.csr')
     writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n')
     openssl(
-      ...['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'],
-      ...['-days', '2', '-extfile', 'ext.cnf', '-out', 'leaf.pem'],
+      ['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'],
+      ['-days', '2', '-extfile', 'ext.cnf', '-out', 'leaf.pem'],
     )
     return { ca: read('ca.pem'), key: read('leaf.key'), cert: read('leaf.pem') }
   })
