@@ -73,6 +73,8 @@ export interface ClientOptions {
   key?: string | Uint8Array
   /** Proxy URL; by default HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply. */
   proxy?: string
+  /** Default false: with a `baseUrl`, a request URL that leaves its origin is refused. */
+  allowAbsoluteUrls?: boolean
 }
 
 /**

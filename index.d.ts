@@ -52,7 +52,16 @@ export interface CommonOptions {
 export interface ClientOptions extends CommonOptions {
   /** Relative request URLs are resolved against it. */
   baseUrl?: string | undefined
-  /** Extra trusted CA certificates (PEM), added to the system roots. */
+  /**
+   * Default false: with a `baseUrl`, a request `url` that resolves to another origin (an absolute
+   * or protocol-relative URL) is refused with INVALID_URL, so it never receives the client's
+   * default headers (credentials). A URL on the base's own origin is always accepted.
+   */
+  allowAbsoluteUrls?: boolean | undefined
+  /**
+   * Extra trusted CA certificates (PEM), added to the system roots. A lone self-signed certificate
+   * (`openssl req -x509`) works too: a server presenting exactly that certificate is trusted.
+   */
   ca?: string | Uint8Array | undefined
   /** Client certificate (PEM) for mutual TLS, with `key`. */
   cert?: string | Uint8Array | undefined

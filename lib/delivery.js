@@ -190,8 +190,9 @@ function deliver(texts, meta, ends) {
       const dataLen = meta[i + 2]
       const eventLen = meta[i + 3]
       const idLen = meta[i + 4]
-      const retry = meta[i + 5]
-      i += 6
+      const retryHigh = meta[i + 5]
+      const retryLow = meta[i + 6]
+      i += 7
       const start = pos
       pos += dataLen
       let event = 'message'
@@ -205,7 +206,10 @@ function deliver(texts, meta, ends) {
       }
       if (!live) continue
       const data = text.slice(start, start + dataLen)
-      const msg = retry === NONE ? { data, event, id: sink.lastEventId } : { data, event, id: sink.lastEventId, retry }
+      const msg =
+        retryHigh === NONE
+          ? { data, event, id: sink.lastEventId }
+          : { data, event, id: sink.lastEventId, retry: retryHigh * 0x100000000 + retryLow }
       call(sink, sink.onMessage, msg)
     } else if (kind === END) {
       const how = meta[i + 2]

@@ -22,6 +22,8 @@ const REQUEST_FIELDS = [
 ]
 const CLIENT_FIELDS = [
   'baseUrl',
+  'allowAbsoluteUrls',
+  'http2',
   'timeout',
   'reconnectCount',
   'retryDelay',

@@ -29,7 +29,10 @@ impl EnvState {
 /// `deliver(texts: string[], meta: Uint32Array, ends: Uint32Array): void` (src/records.rs).
 #[cfg_attr(
   test,
-  allow(dead_code, reason = "#[napi] registers it with Node; test builds leave that out")
+  allow(
+    dead_code,
+    reason = "#[napi] registers it with Node; test builds leave that out"
+  )
 )]
 #[napi(ts_args_type = "deliver: (texts: string[], meta: Uint32Array, ends: Uint32Array) => void")]
 pub fn init(env: Env, deliver: Function<DeliverArgs, Unknown<'static>>) -> napi::Result<()> {

@@ -32,6 +32,8 @@ pub struct ClientOptions {
   pub key: Option<Either<String, Uint8Array>>,
   /// Proxy URL; by default HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply.
   pub proxy: Option<String>,
+  /// Default false: with a `baseUrl`, a request URL that leaves its origin is refused.
+  pub allow_absolute_urls: Option<bool>,
 }
 
 /// One request, without its callbacks and signal.
@@ -98,6 +100,7 @@ impl From<ClientOptions> for CoreClientOptions {
       cert: pem(o.cert),
       key: pem(o.key),
       proxy: o.proxy,
+      allow_absolute_urls: o.allow_absolute_urls,
     }
   }
 }

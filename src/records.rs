@@ -9,7 +9,7 @@
 //! | kind      | meta                                              | text                              |
 //! |-----------|---------------------------------------------------|-----------------------------------|
 //! | OPEN 1    | `[1, id, len]`                                    | JSON `{ status, headers }`        |
-//! | MESSAGE 2 | `[2, id, dataLen, eventLen/NONE, idLen/NONE, retry/NONE]` | data, event type, id     |
+//! | MESSAGE 2 | `[2, id, dataLen, eventLen/NONE, idLen/NONE, retryHigh/NONE, retryLow]` | data, event, id |
 //! | ERROR 3   | `[3, id, len]`                                    | JSON of an error that is retried  |
 //! | END 4     | `[4, id, how]` (0: the body ended, 1: `doneData`) |                                   |
 //! | FAIL 5    | `[5, id, len]`                                    | JSON of the final error           |
@@ -21,7 +21,8 @@
 //! JS side writes it to a socket without building an object per event; an ID record follows when
 //! they changed the last event id.
 //! MESSAGE: event type NONE is "message"; id NONE is "unchanged since this request's last record";
-//! retry is in ms, values of NONE and above are sent as NONE - 1. ID is sent when a block without
+//! retry is in ms, split into its high and low 32 bits (high NONE: no retry field; the parser
+//! keeps at most 2^53 - 1, so the value is exact as a JS number). ID is sent when a block without
 //! data changed the last event id (an id-only block), after the messages of the same read.
 //! END and FAIL are a request's last record. `__test__/fixtures/records.json` pins the layout from
 //! both sides: `golden_fixture` below encodes it, __test__/records.test.mjs decodes it.
@@ -151,10 +152,10 @@ impl Records {
       self.last_id.clear();
       self.last_id.push_str(event.id);
     }
-    let retry = event
-      .retry
-      .map_or(NONE, |ms| ms.min(u64::from(NONE - 1)) as u32);
-    self.meta.push(retry);
+    match event.retry {
+      None => self.meta.extend_from_slice(&[NONE, 0]),
+      Some(ms) => self.meta.extend_from_slice(&[(ms >> 32) as u32, ms as u32]),
+    }
   }
 
   /// Lengths first: most streams have no ids, and a memcmp call per event for two empty strings
@@ -324,7 +325,12 @@ mod tests {
       &Error::new(ErrorCode::Timeout, "no data for 10 ms (timeout)"),
       0,
     );
-    a.message(&ev("after retry", "message", "only-id", Some(u64::MAX)));
+    a.message(&ev(
+      "after retry",
+      "message",
+      "only-id",
+      Some((1 << 53) - 1),
+    ));
     a.end(End::DoneData);
     let mut b = Records::new(8);
     b.fail(

@@ -94,7 +94,10 @@ mod tests {
       retry: None,
     };
     assert_eq!(encode(std::slice::from_ref(&e)), "data: \n\n");
-    assert_eq!(parse_all(encode(std::slice::from_ref(&e)).as_bytes()), vec![e]);
+    assert_eq!(
+      parse_all(encode(std::slice::from_ref(&e)).as_bytes()),
+      vec![e]
+    );
   }
 
   #[test]

@@ -137,11 +137,13 @@ impl Error {
     } else {
       ErrorCode::Network
     };
-    let mut message = format!("{phase}: {chain}");
-    if err.is_redirect() {
-      message = format!("{phase}: redirect refused: {chain}");
-    }
-    Error::new(code, message)
+    let message = if err.is_redirect() {
+      format!("{phase}: redirect refused: {chain}")
+    } else {
+      format!("{phase}: {chain}")
+    };
+    // The chain may quote a URL (a redirect's Location, a proxy's): never its secrets.
+    Error::new(code, crate::redact::redact_urls_in(&message))
   }
 }
 

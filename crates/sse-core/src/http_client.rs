@@ -4,12 +4,8 @@
 
 use std::sync::Once;
 
-use reqwest::redirect;
-
 use crate::error::Error;
 use crate::options::ClientOptions;
-
-const MAX_REDIRECTS: usize = 10;
 
 /// rustls needs a process-wide crypto provider; ring is built in (see Cargo.toml for why).
 fn install_crypto_provider() {
@@ -20,58 +16,17 @@ fn install_crypto_provider() {
   });
 }
 
-/// Up to 10 redirects. reqwest already drops Authorization, Cookie and Proxy-Authorization when the
-/// origin changes and keeps method and body on 307/308; this adds the refusal of https → http, which
-/// would send the body (often a prompt with private data) in clear text.
-fn redirect_policy() -> redirect::Policy {
-  redirect::Policy::custom(|attempt| {
-    if attempt.previous().len() > MAX_REDIRECTS {
-      return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
-    }
-    let downgrade =
-      attempt.url().scheme() == "http" && attempt.previous().iter().any(|u| u.scheme() == "https");
-    if downgrade {
-      return attempt.error("a redirect from https to http was refused");
-    }
-    attempt.follow()
-  })
-}
-
 pub fn build_http_client(opts: &ClientOptions) -> Result<reqwest::Client, Error> {
   install_crypto_provider();
   let mut builder = reqwest::Client::builder()
-    .redirect(redirect_policy())
+    // Redirects are followed by the request itself (redirect.rs), which chooses the headers.
+    .redirect(crate::redirect::reqwest_policy())
     .tcp_nodelay(true)
     .pool_idle_timeout(std::time::Duration::from_secs(30))
     .http2_adaptive_window(true);
-  if let Some(ca) = &opts.ca {
-    let certs = reqwest::Certificate::from_pem_bundle(ca).map_err(|e| {
-      Error::invalid_options(format!("ca is not a valid PEM certificate bundle: {e}"))
-    })?;
-    if certs.is_empty() {
-      return Err(Error::invalid_options("ca holds no PEM certificate"));
-    }
-    builder = builder.tls_certs_merge(certs);
-  }
-  match (&opts.cert, &opts.key) {
-    (Some(cert), Some(key)) => {
-      // rustls takes one PEM holding the certificate chain and the private key.
-      let mut both = cert.clone();
-      both.push(b'\n');
-      both.extend_from_slice(key);
-      let identity = reqwest::Identity::from_pem(&both).map_err(|e| {
-        Error::invalid_options(format!(
-          "cert/key are not a valid PEM certificate and key: {e}"
-        ))
-      })?;
-      builder = builder.identity(identity);
-    }
-    (None, None) => {}
-    _ => {
-      return Err(Error::invalid_options(
-        "cert and key must be given together",
-      ))
-    }
+  // `ca`, `cert` and `key` (tls.rs): our rustls configuration, else reqwest's default.
+  if let Some(tls) = crate::tls::client_config(opts, &crate::tls::ALPN)? {
+    builder = builder.tls_backend_preconfigured(tls);
   }
   if let Some(proxy) = &opts.proxy {
     let proxy = reqwest::Proxy::all(proxy.as_str())

@@ -4,10 +4,15 @@
 pub mod encode;
 pub mod error;
 pub mod http_client;
+pub mod last_event_id;
 pub mod options;
 pub mod parser;
+pub mod redact;
+pub mod redirect;
 pub mod request;
 pub mod retry;
+pub mod tls;
+pub mod upload;
 
 pub use error::{Error, ErrorCode};
 pub use options::{

@@ -6,17 +6,23 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::header::{
+  HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT,
+};
 use http::Method;
 use url::Url;
 
 use crate::error::Error;
-use crate::parser::DEFAULT_MAX_EVENT_SIZE;
+use crate::parser::{DEFAULT_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT};
+use crate::redact::redact_url;
 
 /// The seed's defaults: `timeout` 30 s, `reconnectCount` 5.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_RECONNECT_COUNT: u32 = 5;
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(1000);
+/// Sent unless the user sets a User-Agent: some gateways and WAFs refuse requests without one.
+/// The core's version is the package's (a test keeps Cargo.toml and package.json in step).
+pub const DEFAULT_USER_AGENT: &str = concat!("native-sse/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReconnectAfterEvents {
@@ -53,6 +59,9 @@ pub struct ClientOptions {
   pub cert: Option<Vec<u8>>,
   pub key: Option<Vec<u8>>,
   pub proxy: Option<String>,
+  /// Whether a request `url` may leave `baseUrl`'s origin (an absolute or protocol-relative URL to
+  /// another host). Default false: see `ClientDefaults::allow_absolute_urls`.
+  pub allow_absolute_urls: Option<bool>,
 }
 
 /// The request body as the user gave it. JSON is already encoded by the caller (JSON.stringify
@@ -96,6 +105,12 @@ pub struct ClientDefaults {
   pub reconnect_count: u32,
   pub retry_delay: Duration,
   pub max_event_size: usize,
+  /// With a `baseUrl`, a request `url` that resolves to another origin (`https://evil.example/`,
+  /// `//evil.example/`) is refused with INVALID_URL unless this is true: the client's default
+  /// headers (often `Authorization`) would go to that origin (the axios CVE-2024-39338 /
+  /// CVE-2025-27152 class, where a user-controlled path became an absolute URL). An absolute URL
+  /// on baseUrl's own origin is always accepted; without a baseUrl every absolute URL is.
+  pub allow_absolute_urls: bool,
 }
 
 impl Default for ClientDefaults {
@@ -107,6 +122,7 @@ impl Default for ClientDefaults {
       reconnect_count: DEFAULT_RECONNECT_COUNT,
       retry_delay: DEFAULT_RETRY_DELAY,
       max_event_size: DEFAULT_MAX_EVENT_SIZE,
+      allow_absolute_urls: false,
     }
   }
 }
@@ -126,6 +142,7 @@ impl ClientDefaults {
         .unwrap_or(d.reconnect_count),
       retry_delay: opt_duration(opts.retry_delay, "retryDelay")?.unwrap_or(d.retry_delay),
       max_event_size: opt_size(opts.max_event_size, "maxEventSize")?.unwrap_or(d.max_event_size),
+      allow_absolute_urls: opts.allow_absolute_urls.unwrap_or(d.allow_absolute_urls),
     })
   }
 }
@@ -154,9 +171,23 @@ impl RequestConfig {
   pub fn resolve(defaults: &ClientDefaults, opts: RequestOptions) -> Result<RequestConfig, Error> {
     let method = parse_method(opts.method.as_deref())?;
     let url = parse_http_url(&opts.url, defaults.base_url.as_ref(), "url")?;
+    if let Some(base) = &defaults.base_url {
+      if !defaults.allow_absolute_urls && url.origin() != base.origin() {
+        return Err(Error::invalid_url(format!(
+          "url {:?} leaves baseUrl's origin ({}); the client's headers would go to {}. Pass a \
+           relative url, or set allowAbsoluteUrls: true on the client",
+          redact_url(&opts.url),
+          base.origin().ascii_serialization(),
+          url.origin().ascii_serialization(),
+        )));
+      }
+    }
     let mut headers = header_map(&opts.headers, defaults.headers.clone())?;
     if !headers.contains_key(ACCEPT) {
       headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+    }
+    if !headers.contains_key(USER_AGENT) {
+      headers.insert(USER_AGENT, HeaderValue::from_static(DEFAULT_USER_AGENT));
     }
     let body = match opts.body {
       Body::None => None,
@@ -177,11 +208,10 @@ impl RequestConfig {
         headers.insert(CONTENT_TYPE, value);
       }
     }
+    check_content_length(&headers, body.as_ref())?;
     if let Some(id) = &opts.last_event_id {
-      if id.contains(['\0', '\r', '\n']) {
-        return Err(Error::invalid_options(
-          "lastEventId must not contain NUL, CR or LF",
-        ));
+      if let Err(why) = crate::last_event_id::header_value(id) {
+        return Err(Error::invalid_options(format!("lastEventId {why}")));
       }
     }
     let reconnect_after_events = match opts.reconnect_after_events.as_deref() {
@@ -208,6 +238,27 @@ impl RequestConfig {
   }
 }
 
+/// A user `content-length` that disagrees with the body would truncate it (hyper sends that many
+/// bytes and stops) or hang the server waiting for more: refused. One that agrees is harmless.
+fn check_content_length(headers: &HeaderMap, body: Option<&Bytes>) -> Result<(), Error> {
+  let Some(value) = headers.get(CONTENT_LENGTH) else {
+    return Ok(());
+  };
+  let actual = body.map_or(0, Bytes::len);
+  let given = value
+    .to_str()
+    .ok()
+    .and_then(|v| v.trim().parse::<u64>().ok());
+  if given != Some(actual as u64) {
+    return Err(Error::invalid_options(format!(
+      "header \"content-length\" ({}) does not match the body ({actual} bytes); leave it out, it is set \
+       from the body",
+      String::from_utf8_lossy(value.as_bytes())
+    )));
+  }
+  Ok(())
+}
+
 fn zero_is_none(d: Duration) -> Option<Duration> {
   (!d.is_zero()).then_some(d)
 }
@@ -226,24 +277,26 @@ fn parse_method(method: Option<&str>) -> Result<Method, Error> {
 }
 
 /// Only absolute http(s) URLs reach the network; a relative one needs the client's `baseUrl`.
+/// Messages show the URL redacted (no userinfo, no query values): they end up in logs.
 pub fn parse_http_url(raw: &str, base: Option<&Url>, what: &str) -> Result<Url, Error> {
   if raw.is_empty() {
     return Err(Error::invalid_url(format!("{what} is empty")));
   }
+  let shown = redact_url(raw);
   let parsed = match base {
     Some(base) => base.join(raw),
     None => Url::parse(raw),
   };
   let url = parsed.map_err(|e| match e {
     url::ParseError::RelativeUrlWithoutBase => Error::invalid_url(format!(
-      "{what} {raw:?} is relative and the client has no baseUrl"
+      "{what} {shown:?} is relative and the client has no baseUrl"
     )),
-    e => Error::invalid_url(format!("{what} {raw:?} is not a valid URL: {e}")),
+    e => Error::invalid_url(format!("{what} {shown:?} is not a valid URL: {e}")),
   })?;
   match url.scheme() {
     "http" | "https" => Ok(url),
     scheme => Err(Error::invalid_url(format!(
-      "{what} {raw:?} has scheme {scheme:?}; only http and https are supported"
+      "{what} {shown:?} has scheme {scheme:?}; only http and https are supported"
     ))),
   }
 }
@@ -276,9 +329,12 @@ fn check_number(value: f64, what: &str) -> Result<f64, Error> {
   Ok(value)
 }
 
+/// Milliseconds to a Duration, rounded up to the microsecond: a positive value never becomes 0,
+/// which means "off" for `timeout` and `eventTimeout` (`timeout: 0.0001` used to disable the
+/// timeout). Huge values saturate (at about 584,000 years) instead of overflowing.
 fn opt_duration(value: Option<f64>, what: &str) -> Result<Option<Duration>, Error> {
   value
-    .map(|v| check_number(v, what).map(|ms| Duration::from_micros((ms * 1000.0) as u64)))
+    .map(|v| check_number(v, what).map(|ms| Duration::from_micros((ms * 1000.0).ceil() as u64)))
     .transpose()
 }
 
@@ -303,6 +359,12 @@ fn opt_size(value: Option<f64>, what: &str) -> Result<Option<usize>, Error> {
       if v < 1.0 || v.fract() != 0.0 {
         return Err(Error::invalid_options(format!(
           "{what} must be a whole number of bytes >= 1, got {v}"
+        )));
+      }
+      if v > MAX_EVENT_SIZE_LIMIT as f64 {
+        return Err(Error::invalid_options(format!(
+          "{what} must be at most {MAX_EVENT_SIZE_LIMIT} bytes (511 MiB: a larger event cannot \
+           become a JavaScript string), got {v}"
         )));
       }
       Ok(v as usize)
@@ -437,6 +499,22 @@ mod tests {
         ErrorCode::InvalidOptions,
         "reconnectAfterEvents must be",
       ),
+      (
+        RequestOptions {
+          last_event_id: Some("evt\u{1}".into()),
+          ..req("http://127.0.0.1/")
+        },
+        ErrorCode::InvalidOptions,
+        "lastEventId contains the control character U+0001",
+      ),
+      (
+        RequestOptions {
+          last_event_id: Some("\u{7f}".into()),
+          ..req("http://127.0.0.1/")
+        },
+        ErrorCode::InvalidOptions,
+        "U+007F",
+      ),
     ];
     for (opts, code, needle) in table {
       let err = RequestConfig::resolve(&d, opts).unwrap_err();
@@ -460,6 +538,119 @@ mod tests {
   }
 
   #[test]
+  fn positive_durations_never_round_to_off() {
+    // (timeout ms, resulting limit)
+    let table = [
+      (0.0, None),
+      (0.0001, Some(Duration::from_micros(1))),
+      (0.4, Some(Duration::from_micros(400))),
+      (1.0, Some(Duration::from_millis(1))),
+      (1e300, Some(Duration::from_micros(u64::MAX))),
+    ];
+    for (ms, want) in table {
+      let opts = RequestOptions {
+        timeout: Some(ms),
+        event_timeout: Some(ms),
+        ..req("http://127.0.0.1/")
+      };
+      let cfg = RequestConfig::resolve(&ClientDefaults::default(), opts).unwrap();
+      assert_eq!((cfg.timeout, cfg.event_timeout), (want, want), "{ms}");
+    }
+  }
+
+  #[test]
+  fn a_user_agent_is_sent_unless_given() {
+    let cfg =
+      RequestConfig::resolve(&ClientDefaults::default(), req("http://127.0.0.1/x")).unwrap();
+    assert_eq!(
+      cfg.headers[USER_AGENT],
+      "native-sse/0.1.0".replace("0.1.0", env!("CARGO_PKG_VERSION"))
+    );
+    let opts = RequestOptions {
+      headers: vec![("User-Agent".into(), "mine/1".into())],
+      ..req("http://127.0.0.1/x")
+    };
+    let cfg = RequestConfig::resolve(&ClientDefaults::default(), opts).unwrap();
+    assert_eq!(cfg.headers.get_all(USER_AGENT).iter().count(), 1);
+    assert_eq!(cfg.headers[USER_AGENT], "mine/1");
+  }
+
+  #[test]
+  fn the_user_agent_version_is_the_packages() {
+    let package: serde_json::Value =
+      serde_json::from_str(include_str!("../../../package.json")).unwrap();
+    assert_eq!(
+      DEFAULT_USER_AGENT,
+      format!("native-sse/{}", package["version"].as_str().unwrap())
+    );
+  }
+
+  #[test]
+  fn a_content_length_that_disagrees_with_the_body_is_refused() {
+    // (body, content-length, accepted?)
+    let table = [
+      ("hello", "5", true),
+      ("hello", " 5 ", true),
+      ("hello", "3", false),
+      ("hello", "50", false),
+      ("hello", "x", false),
+      ("", "0", true),
+    ];
+    for (body, length, ok) in table {
+      let opts = RequestOptions {
+        body: Body::Text(body.into()),
+        headers: vec![("content-length".into(), length.into())],
+        ..req("http://127.0.0.1/")
+      };
+      let got = RequestConfig::resolve(&ClientDefaults::default(), opts);
+      assert_eq!(got.is_ok(), ok, "{body:?} {length:?}");
+      if let Err(err) = got {
+        assert_eq!(err.code, ErrorCode::InvalidOptions);
+        assert!(
+          err.message.contains("does not match the body (5 bytes)"),
+          "{}",
+          err.message
+        );
+      }
+    }
+    let opts = RequestOptions {
+      headers: vec![("content-length".into(), "10".into())],
+      ..req("http://127.0.0.1/")
+    };
+    assert!(RequestConfig::resolve(&ClientDefaults::default(), opts).is_err());
+  }
+
+  #[test]
+  fn max_event_size_is_capped_below_what_js_can_hold() {
+    let with = |n: f64| RequestOptions {
+      max_event_size: Some(n),
+      ..req("http://127.0.0.1/")
+    };
+    let d = ClientDefaults::default();
+    let cfg = RequestConfig::resolve(&d, with(MAX_EVENT_SIZE_LIMIT as f64)).unwrap();
+    assert_eq!(cfg.max_event_size, MAX_EVENT_SIZE_LIMIT);
+    for n in [MAX_EVENT_SIZE_LIMIT as f64 + 1.0, (1u64 << 30) as f64] {
+      let err = RequestConfig::resolve(&d, with(n)).unwrap_err();
+      assert_eq!(err.code, ErrorCode::InvalidOptions);
+      assert!(
+        err.message.contains("at most 535822336 bytes"),
+        "{}",
+        err.message
+      );
+    }
+    let err = ClientDefaults::from_options(&ClientOptions {
+      max_event_size: Some((1u64 << 30) as f64),
+      ..Default::default()
+    })
+    .unwrap_err();
+    assert!(
+      err.message.starts_with("maxEventSize must be at most"),
+      "{}",
+      err.message
+    );
+  }
+
+  #[test]
   fn zero_timeout_disables_it() {
     let opts = RequestOptions {
       timeout: Some(0.0),
@@ -467,5 +658,108 @@ mod tests {
     };
     let cfg = RequestConfig::resolve(&ClientDefaults::default(), opts).unwrap();
     assert_eq!(cfg.timeout, None);
+  }
+}
+
+#[cfg(test)]
+mod url_tests {
+  use super::*;
+  use crate::error::ErrorCode;
+
+  fn with_base(base: &str, allow: Option<bool>) -> ClientDefaults {
+    ClientDefaults::from_options(&ClientOptions {
+      base_url: Some(base.into()),
+      allow_absolute_urls: allow,
+      ..Default::default()
+    })
+    .unwrap()
+  }
+
+  fn resolve(d: &ClientDefaults, url: &str) -> Result<RequestConfig, Error> {
+    RequestConfig::resolve(
+      d,
+      RequestOptions {
+        url: url.into(),
+        ..Default::default()
+      },
+    )
+  }
+
+  #[test]
+  fn invalid_url_messages_never_echo_credentials() {
+    let d = ClientDefaults::default();
+    let table = [
+      "htp://user:hunter2@h/x?key=sk-secret",
+      "http://user:hunter2@[::1/x?key=sk-secret",
+      "ftp://user:hunter2@h/?key=sk-secret",
+      "relative?key=sk-secret",
+    ];
+    for url in table {
+      let err = resolve(&d, url).unwrap_err();
+      assert_eq!(err.code, ErrorCode::InvalidUrl, "{url}");
+      for secret in ["hunter2", "sk-secret"] {
+        assert!(!err.message.contains(secret), "{url}: {}", err.message);
+      }
+      assert!(err.message.contains("***"), "{}", err.message);
+    }
+    for base in ["http://user:hunter2@[::1/", "nope?key=sk-secret"] {
+      let err = ClientDefaults::from_options(&ClientOptions {
+        base_url: Some(base.into()),
+        ..Default::default()
+      })
+      .unwrap_err();
+      assert!(err.message.starts_with("baseUrl"), "{}", err.message);
+      assert!(!err.message.contains("hunter2") && !err.message.contains("sk-secret"));
+    }
+  }
+
+  #[test]
+  fn urls_leaving_the_base_origin_are_refused_unless_allowed() {
+    // (url, allowAbsoluteUrls, resolved url or None for INVALID_URL)
+    let table: [(&str, Option<bool>, Option<&str>); 9] = [
+      ("chat", None, Some("https://api.example.com/v1/chat")),
+      ("/v2/chat", None, Some("https://api.example.com/v2/chat")),
+      (
+        "https://api.example.com/v1/x",
+        None,
+        Some("https://api.example.com/v1/x"),
+      ),
+      ("https://evil.example/x", None, None),
+      ("//evil.example/x", None, None),
+      ("http://api.example.com/v1/x", None, None), // another scheme is another origin
+      ("https://api.example.com:8443/x", Some(false), None),
+      (
+        "https://evil.example/x",
+        Some(true),
+        Some("https://evil.example/x"),
+      ),
+      (
+        "//evil.example/x",
+        Some(true),
+        Some("https://evil.example/x"),
+      ),
+    ];
+    for (url, allow, want) in table {
+      let d = with_base("https://api.example.com/v1/", allow);
+      match (resolve(&d, url), want) {
+        (Ok(cfg), Some(want)) => assert_eq!(cfg.url.as_str(), want),
+        (Err(err), None) => {
+          assert_eq!(err.code, ErrorCode::InvalidUrl);
+          assert!(
+            err.message.contains("allowAbsoluteUrls: true"),
+            "{}",
+            err.message
+          );
+          assert!(
+            err.message.contains("(https://api.example.com)"),
+            "{}",
+            err.message
+          );
+        }
+        (got, want) => panic!("{url} {allow:?}: got {got:?}, want {want:?}"),
+      }
+    }
+    // Without a baseUrl every absolute URL is the request's own.
+    assert!(resolve(&ClientDefaults::default(), "https://evil.example/").is_ok());
   }
 }

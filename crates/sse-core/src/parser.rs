@@ -14,8 +14,18 @@ use std::fmt;
 
 use memchr::memchr2;
 
-/// Default limit for one event (data plus the line being read): 16 MiB.
+/// Default limit for one event (its data, event and id fields plus the line being read): 16 MiB.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
+
+/// The largest `maxEventSize` accepted: 511 MiB. V8's longest string is 2^29 - 24 UTF-16 units
+/// (512 MiB less 24), and an event reaches JS as one string holding its data, event and id fields
+/// (a UTF-8 byte never becomes more than one UTF-16 unit, a replaced invalid byte neither), sharing
+/// it with at most a batch segment's worth of smaller events: 1 MiB of room for those. An event
+/// larger than V8 can hold used to throw out of the delivery, be dropped, and end as a clean end.
+pub const MAX_EVENT_SIZE_LIMIT: usize = (512 - 1) * 1024 * 1024;
+
+/// The largest `retry` value reported (Number.MAX_SAFE_INTEGER): larger ones are held at it.
+pub const MAX_RETRY_FIELD: u64 = (1 << 53) - 1;
 
 /// Buffers grown past this by a big event are shrunk back once it has been dispatched.
 const KEEP_CAPACITY: usize = 64 * 1024;
@@ -141,8 +151,12 @@ impl Fields {
       }
       // Only ASCII digits; anything else (sign, dot, empty) is ignored.
       b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+        // Held at Number.MAX_SAFE_INTEGER, so that `msg.retry` is exactly what the server sent or
+        // that documented cap, never a rounded double.
         let ms = value.iter().fold(0u64, |n, d| {
-          n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+          n.saturating_mul(10)
+            .saturating_add(u64::from(d - b'0'))
+            .min(MAX_RETRY_FIELD)
         });
         self.retry = Some(ms);
         self.reconnection_time = Some(ms);
@@ -308,11 +322,17 @@ impl Parser {
     Ok(dispatched)
   }
 
+  /// The whole event counts, as it will be delivered: data, event type and id, plus the line
+  /// being read. (Counting the data alone let an event with large `event` and `id` fields through
+  /// at three times the limit.)
   fn check_size(&self, more: usize) -> Result<(), EventTooLarge> {
+    let fields = &self.fields;
     let size = self
       .pending
       .len()
-      .saturating_add(self.fields.data.len())
+      .saturating_add(fields.data.len())
+      .saturating_add(fields.event_type.len())
+      .saturating_add(fields.id_buffer.len())
       .saturating_add(more);
     if size > self.max_event_size {
       return Err(EventTooLarge {
@@ -520,7 +540,11 @@ mod tests {
     parser
       .feed(b"retry: 99999999999999999999999999\n\n", |_| {})
       .unwrap();
-    assert_eq!(parser.reconnection_time(), Some(u64::MAX));
+    assert_eq!(parser.reconnection_time(), Some(MAX_RETRY_FIELD));
+    parser.feed(b"retry: 1000000000000000\n\n", |_| {}).unwrap();
+    assert_eq!(parser.reconnection_time(), Some(1_000_000_000_000_000));
+    parser.feed(b"retry: 9007199254740992\n\n", |_| {}).unwrap();
+    assert_eq!(parser.reconnection_time(), Some(9_007_199_254_740_991));
   }
 
   #[test]
@@ -661,6 +685,24 @@ mod tests {
       .unwrap_err();
     assert_eq!(err.limit, 32);
     assert!(err.size > 32);
+  }
+
+  #[test]
+  fn the_event_and_id_fields_count_toward_the_limit() {
+    // 30 bytes of data alone pass a 64-byte limit; with 30-byte event and id fields the event is
+    // 90 bytes and is refused (it used to be delivered at three times the limit).
+    let big = "x".repeat(30);
+    let mut parser = Parser::new(64);
+    let alone = format!("data: {big}\n\n");
+    assert_eq!(parser.feed(alone.as_bytes(), |_| {}), Ok(1));
+    let whole = format!("event: {big}\nid: {big}\ndata: {big}\n\n");
+    let mut delivered = 0;
+    let err = Parser::new(64)
+      .feed(whole.as_bytes(), |_| delivered += 1)
+      .unwrap_err();
+    assert_eq!(delivered, 0);
+    assert_eq!(err.limit, 64);
+    assert!(err.size > 64, "{err}");
   }
 
   #[test]

@@ -7,14 +7,16 @@ use std::pin::pin;
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
-use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, ErrorCode};
 use crate::options::RequestConfig;
 use crate::parser::{Event, Parser};
-use crate::retry::{parse_retry_after, Decision, History, RetryPolicy};
+use crate::redirect;
+use crate::retry::{parse_retry_after, Decision, RetryPolicy, RetryState, STABLE_INTERVAL};
+use crate::upload;
 
 /// How many bytes of a non-2xx response body are kept for `SseError.body`.
 pub const ERROR_BODY_LIMIT: usize = 4096;
@@ -91,11 +93,8 @@ pub struct Request<S: Sink> {
   client: reqwest::Client,
   sink: S,
   parser: Parser,
-  policy: RetryPolicy,
-  attempt: u32,
-  history: History,
-  /// Events delivered by the current attempt: one that delivered any resets the failure count.
-  events_this_attempt: bool,
+  /// Attempt numbers, the reconnect budget and what the policy needs to know about the request.
+  retry: RetryState,
 }
 
 impl<S: Sink> Request<S> {
@@ -104,16 +103,14 @@ impl<S: Sink> Request<S> {
       reconnect_count: cfg.reconnect_count,
       retry_delay: cfg.retry_delay,
       reconnect_after_events: cfg.reconnect_after_events,
+      stable_interval: STABLE_INTERVAL,
     };
     Request {
       parser: Parser::new(cfg.max_event_size),
       cfg,
       client,
       sink,
-      policy,
-      attempt: 0,
-      history: History::default(),
-      events_this_attempt: false,
+      retry: RetryState::new(policy),
     }
   }
 
@@ -145,7 +142,6 @@ impl<S: Sink> Request<S> {
 
   async fn connect(&mut self) -> State {
     self.sink.state(ReadyState::Connecting);
-    self.events_this_attempt = false;
     match self.send().await {
       Ok(response) => State::Open(response),
       Err(err) => self.failed(err),
@@ -153,32 +149,63 @@ impl<S: Sink> Request<S> {
   }
 
   async fn send(&mut self) -> Result<reqwest::Response, Error> {
-    let mut request = self
-      .client
-      .request(self.cfg.method.clone(), self.cfg.url.clone());
     let mut headers = self.cfg.headers.clone();
     if let Some(id) = self.resume_id() {
-      // Validated: ids with NUL are dropped by the parser, CR/LF cannot be in a parsed line.
-      if let Ok(value) = HeaderValue::from_str(id) {
+      // Checked before this attempt was decided on (`failed`, and the option's validation).
+      if let Ok(value) = crate::last_event_id::header_value(id) {
         headers.insert("last-event-id", value);
       }
     }
-    request = request.headers(headers);
-    if let Some(body) = &self.cfg.body {
-      request = request.body(body.clone());
+    let mut url = self.cfg.url.clone();
+    let mut method = self.cfg.method.clone();
+    let mut body = self.cfg.body.clone();
+    let mut was_https = url.scheme() == "https";
+    let mut followed = 0;
+    loop {
+      let mut request = self
+        .client
+        .request(method.clone(), url.clone())
+        .headers(headers.clone());
+      let progress = upload::Progress::new();
+      match &body {
+        Some(body) if body.len() > upload::SLICE => {
+          let sliced = upload::SlicedBody::new(body.clone(), progress.clone());
+          request = request.body(reqwest::Body::wrap(sliced));
+        }
+        Some(body) => request = request.body(body.clone()),
+        None => {}
+      }
+      let response = until_no_progress(self.cfg.timeout, &progress, request.send(), || {
+        Error::new(
+          ErrorCode::Timeout,
+          format!(
+            "no response headers within {} ms (timeout)",
+            ms(self.cfg.timeout)
+          ),
+        )
+      })
+      .await?
+      .map_err(|e| Error::from_reqwest(&e, "request failed"))?;
+      let hop = redirect::next_hop(
+        response.status(),
+        response.headers(),
+        &url,
+        &method,
+        followed,
+        was_https,
+      )?;
+      let Some(hop) = hop else {
+        return self.check_response(response).await;
+      };
+      headers = redirect::next_headers(&headers, &url, &hop);
+      if !hop.keep_body {
+        body = None;
+      }
+      was_https |= hop.url.scheme() == "https";
+      method = hop.method;
+      url = hop.url;
+      followed += 1;
     }
-    let response = with_timeout(self.cfg.timeout, request.send(), || {
-      Error::new(
-        ErrorCode::Timeout,
-        format!(
-          "no response headers within {} ms (timeout)",
-          ms(self.cfg.timeout)
-        ),
-      )
-    })
-    .await?
-    .map_err(|e| Error::from_reqwest(&e, "request failed"))?;
-    self.check_response(response).await
   }
 
   /// The id to resume from: the server's last id once it sent one, else the user's `lastEventId`.
@@ -226,6 +253,7 @@ impl<S: Sink> Request<S> {
   }
 
   async fn stream(&mut self, response: reqwest::Response) -> State {
+    self.retry.opened(std::time::Instant::now());
     self.parser.reset_stream();
     self.sink.state(ReadyState::Open);
     self
@@ -316,29 +344,40 @@ impl<S: Sink> Request<S> {
       })
       .map_err(|e| Error::new(ErrorCode::EventTooLarge, e.to_string()))?;
     if delivered > 0 {
-      self.events_this_attempt = true;
-      self.history.delivered_events = true;
+      self.retry.delivered();
     }
     Ok((dispatched, done))
   }
 
   /// Decides what a failed attempt leads to: a wait before the next one, or the end.
   fn failed(&mut self, err: Error) -> State {
-    if self.events_this_attempt {
-      self.history.failures_in_a_row = 0;
+    if self.parser.saw_id() {
+      self.retry.saw_id();
     }
-    self.history.failures_in_a_row += 1;
-    self.history.saw_id = self.parser.saw_id();
-    let server_retry = self.parser.reconnection_time().map(Duration::from_millis);
-    match self
-      .policy
-      .decide(&err, self.history, server_retry, fastrand::f64())
-    {
+    let now = std::time::Instant::now();
+    let server_retry = self.parser.reconnection_time();
+    let attempt = self.retry.attempt();
+    match self.retry.failed(&err, now, server_retry, fastrand::f64()) {
       Decision::Retry(delay) => {
-        self.sink.error(&err, self.attempt);
+        if let Err(why) = self.resume_header_ok() {
+          let mut err = err;
+          err.message = format!("{}; not reconnecting: {why}", err.message);
+          return State::Closed(Outcome::Failed(err, attempt));
+        }
+        self.sink.error(&err, attempt);
         State::Waiting(delay)
       }
-      Decision::GiveUp => State::Closed(Outcome::Failed(err, self.attempt)),
+      Decision::GiveUp => State::Closed(Outcome::Failed(err, attempt)),
+    }
+  }
+
+  /// A reconnect without the server's id would restart the stream and repeat events: refuse it.
+  fn resume_header_ok(&self) -> Result<(), String> {
+    match self.resume_id() {
+      Some(id) => crate::last_event_id::header_value(id)
+        .map(drop)
+        .map_err(|why| format!("the server's last event id {why}; without it the stream would start again and repeat events")),
+      None => Ok(()),
     }
   }
 
@@ -346,7 +385,7 @@ impl<S: Sink> Request<S> {
     self.sink.state(ReadyState::Connecting);
     self.sink.flush().await;
     tokio::time::sleep(delay).await;
-    self.attempt += 1;
+    self.retry.reconnecting();
     State::Connecting
   }
 }
@@ -357,6 +396,35 @@ fn deadline(limit: Option<Duration>, far: Instant) -> Instant {
 
 fn ms(limit: Option<Duration>) -> u128 {
   limit.map_or(0, |d| d.as_millis())
+}
+
+/// Like `with_timeout`, but the clock restarts whenever the upload makes progress: `timeout` is the
+/// longest wait with nothing moving, and a body being written is something moving.
+async fn until_no_progress<T>(
+  limit: Option<Duration>,
+  progress: &upload::Progress,
+  fut: impl Future<Output = T>,
+  on_timeout: impl FnOnce() -> Error,
+) -> Result<T, Error> {
+  let Some(limit) = limit else {
+    return Ok(fut.await);
+  };
+  let mut fut = pin!(fut);
+  loop {
+    // A limit too large to add to an Instant (`timeout: 1e300`) never fires.
+    let Some(deadline) = progress.last().checked_add(limit) else {
+      return Ok(fut.await);
+    };
+    tokio::select! {
+      out = &mut fut => return Ok(out),
+      _ = sleep_until(deadline) => {
+        // Woken at the deadline of the last slice seen; a newer slice moves it on.
+        if progress.last() == deadline - limit {
+          return Err(on_timeout());
+        }
+      }
+    }
+  }
 }
 
 async fn with_timeout<T>(

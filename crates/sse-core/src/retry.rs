@@ -1,8 +1,10 @@
 //! When to reconnect and how long to wait. Pure decisions: the caller passes the facts (what failed,
-//! how many attempts in a row, what the server asked for, a jitter sample), so every rule is testable
-//! without a clock or a socket.
+//! what the server asked for, a jitter sample, the time `now`), so every rule is testable without a
+//! clock or a socket. [`RetryState`] keeps the bookkeeping of one request (attempt number, the
+//! reconnect budget, whether events went out, whether the server sent ids); the state machine in
+//! `request.rs` only tells it what happened and sequences the attempts.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::options::ReconnectAfterEvents;
@@ -11,6 +13,21 @@ use crate::options::ReconnectAfterEvents;
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// The longest `Retry-After` honoured on 429 / 503: a server asking for minutes is treated as down.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// The longest wait a server's `retry` field can ask for. `retry: 1000000000000000` used to park the
+/// request for 31,700 years, holding the process alive; like `Retry-After`, a server asking for more
+/// than a minute is treated as asking for a minute.
+pub const MAX_SERVER_RETRY: Duration = MAX_RETRY_AFTER;
+/// The shortest wait a server's `retry` field can ask for. `retry: 0` from a server that closes after
+/// each event made a reconnect storm (1,329 connections in 2 s); with this floor and the backoff
+/// below, such a server sees at most `reconnectCount + 1` connections, 100 ms or more apart.
+/// The user's own `retryDelay` is not floored: it is the user's choice, and the budget bounds it.
+pub const MIN_SERVER_RETRY: Duration = Duration::from_millis(100);
+/// A connection that stayed open this long and delivered events counts as healthy: its failure
+/// starts a fresh reconnect budget and backoff. Before that, an attempt that delivered events is
+/// still part of the same outage (a server that sends one event and drops must not get a fresh
+/// budget each time). It equals `MAX_BACKOFF`: a connection that outlived the longest backoff is no
+/// longer part of the burst of failures that backoff was for.
+pub const STABLE_INTERVAL: Duration = MAX_BACKOFF;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -21,7 +38,7 @@ pub enum Decision {
 /// What happened on the request so far, as the policy needs it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct History {
-  /// Reconnects already spent against `reconnect_count` (resets when an attempt delivered events).
+  /// Failures since the last healthy connection, including the one being decided (so at least 1).
   pub failures_in_a_row: u32,
   /// Events have been delivered to the user on this request (any attempt).
   pub delivered_events: bool,
@@ -34,16 +51,18 @@ pub struct RetryPolicy {
   pub reconnect_count: u32,
   pub retry_delay: Duration,
   pub reconnect_after_events: ReconnectAfterEvents,
+  /// How long a connection must stay open (and deliver events) to reset the budget.
+  pub stable_interval: Duration,
 }
 
 impl RetryPolicy {
-  /// Decides after a failed attempt. `failures_in_a_row` includes the failure just seen (so it is at
-  /// least 1); `server_retry` is the last `retry` field of the stream; `jitter` is a sample in [0, 1).
+  /// Decides after a failed attempt. `server_retry` is the last `retry` field of the stream (in
+  /// ms, as the server sent it); `jitter` is a sample in [0, 1).
   pub fn decide(
     &self,
     err: &Error,
     history: History,
-    server_retry: Option<Duration>,
+    server_retry: Option<u64>,
     jitter: f64,
   ) -> Decision {
     if !err.is_retryable()
@@ -72,25 +91,122 @@ impl RetryPolicy {
     }
   }
 
-  /// The first reconnect waits exactly the reconnection time (the server's `retry`, else
-  /// `retryDelay`), as EventSource does. Each further failure in a row doubles it, up to 30 s (or the
-  /// base itself when the server asked for more), and takes a random 0-50 % off so that thousands of
-  /// clients dropped by one server restart do not come back in lockstep.
+  /// The reconnection time: the server's `retry` held to [`MIN_SERVER_RETRY`, `MAX_SERVER_RETRY`],
+  /// else the user's `retryDelay`.
+  pub fn base_delay(&self, server_retry: Option<u64>) -> Duration {
+    match server_retry {
+      Some(ms) => Duration::from_millis(ms).clamp(MIN_SERVER_RETRY, MAX_SERVER_RETRY),
+      None => self.retry_delay,
+    }
+  }
+
+  /// The first reconnect waits exactly the reconnection time, as EventSource does. Each further
+  /// failure in a row doubles it, up to 30 s (or the base itself when it is longer), and takes a
+  /// random 0-50 % off so that thousands of clients dropped by one server restart do not come back
+  /// in lockstep. A zero `retryDelay` grows from 1 ms, so that backoff still backs off.
   pub fn backoff(
     &self,
     failures_in_a_row: u32,
-    server_retry: Option<Duration>,
+    server_retry: Option<u64>,
     jitter: f64,
   ) -> Duration {
-    let base = server_retry.unwrap_or(self.retry_delay);
+    let base = self.base_delay(server_retry);
     if failures_in_a_row <= 1 {
       return base;
     }
     let cap = base.max(MAX_BACKOFF);
     let exp = failures_in_a_row.saturating_sub(1).min(30);
-    let grown = base.saturating_mul(1u32 << exp.min(31)).min(cap);
+    let grown = base
+      .max(Duration::from_millis(1))
+      .saturating_mul(1u32 << exp)
+      .min(cap);
     let jitter = jitter.clamp(0.0, 1.0);
     grown.mul_f64(1.0 - jitter * 0.5)
+  }
+}
+
+/// The retry bookkeeping of one request. The state machine reports what happened (`opened`,
+/// `delivered`, `failed`, `reconnecting`) with the time it happened; the decisions are the policy's.
+#[derive(Debug, Clone)]
+pub struct RetryState {
+  policy: RetryPolicy,
+  /// 0 for the first try, 1.. for reconnects (`SseError.attempt`).
+  attempt: u32,
+  history: History,
+  /// When the current attempt's response opened (None while connecting).
+  opened_at: Option<Instant>,
+  /// Events were delivered by the current attempt.
+  delivered_this_attempt: bool,
+}
+
+impl RetryState {
+  pub fn new(policy: RetryPolicy) -> RetryState {
+    RetryState {
+      policy,
+      attempt: 0,
+      history: History::default(),
+      opened_at: None,
+      delivered_this_attempt: false,
+    }
+  }
+
+  /// The number of the current attempt: 0 for the first try, 1.. for reconnects.
+  pub fn attempt(&self) -> u32 {
+    self.attempt
+  }
+
+  /// Failures since the last healthy connection (for tests and tracing).
+  pub fn failures_in_a_row(&self) -> u32 {
+    self.history.failures_in_a_row
+  }
+
+  /// The response of the current attempt arrived (status and content-type accepted).
+  pub fn opened(&mut self, now: Instant) {
+    self.opened_at = Some(now);
+  }
+
+  /// The current attempt delivered at least one event to the user.
+  pub fn delivered(&mut self) {
+    self.delivered_this_attempt = true;
+    self.history.delivered_events = true;
+  }
+
+  /// The server has sent an `id` field on this request.
+  pub fn saw_id(&mut self) {
+    self.history.saw_id = true;
+  }
+
+  /// Whether the current attempt stayed open long enough, with events, to count as healthy.
+  fn was_healthy(&self, now: Instant) -> bool {
+    self.delivered_this_attempt
+      && self
+        .opened_at
+        .is_some_and(|at| now.saturating_duration_since(at) >= self.policy.stable_interval)
+  }
+
+  /// The current attempt failed at `now`: reconnect after a delay, or give up. A healthy attempt
+  /// (see [`STABLE_INTERVAL`]) resets the budget first, so a long-lived stream that drops now and
+  /// then keeps reconnecting, while one that fails fast, even after an event, runs out.
+  pub fn failed(
+    &mut self,
+    err: &Error,
+    now: Instant,
+    server_retry: Option<u64>,
+    jitter: f64,
+  ) -> Decision {
+    if self.was_healthy(now) {
+      self.history.failures_in_a_row = 0;
+    }
+    self.history.failures_in_a_row = self.history.failures_in_a_row.saturating_add(1);
+    self.opened_at = None;
+    self.policy.decide(err, self.history, server_retry, jitter)
+  }
+
+  /// The wait is over: the next attempt starts.
+  pub fn reconnecting(&mut self) {
+    self.attempt = self.attempt.saturating_add(1);
+    self.opened_at = None;
+    self.delivered_this_attempt = false;
   }
 }
 
@@ -120,6 +236,7 @@ mod tests {
       reconnect_count: count,
       retry_delay: Duration::from_millis(1000),
       reconnect_after_events: after,
+      stable_interval: STABLE_INTERVAL,
     }
   }
 
@@ -197,12 +314,37 @@ mod tests {
   fn first_reconnect_waits_exactly_the_reconnection_time() {
     let p = policy(5, ReconnectAfterEvents::WithId);
     assert_eq!(p.backoff(1, None, 0.9), Duration::from_millis(1000));
-    assert_eq!(
-      p.backoff(1, Some(Duration::from_millis(50)), 0.9),
-      Duration::from_millis(50)
-    );
-    // retry: 0 is honoured: the attempt budget, not the delay, bounds a server that asks for it.
-    assert_eq!(p.backoff(1, Some(Duration::ZERO), 0.5), Duration::ZERO);
+    assert_eq!(p.backoff(1, Some(150), 0.9), Duration::from_millis(150));
+  }
+
+  #[test]
+  fn server_retry_is_held_between_the_floor_and_the_cap() {
+    let p = policy(5, ReconnectAfterEvents::WithId);
+    // (server retry ms, first reconnect waits)
+    let table = [
+      (0, MIN_SERVER_RETRY),
+      (1, MIN_SERVER_RETRY),
+      (100, Duration::from_millis(100)),
+      (2500, Duration::from_millis(2500)),
+      (60_000, MAX_SERVER_RETRY),
+      (1_000_000_000_000_000, MAX_SERVER_RETRY),
+      (u64::MAX, MAX_SERVER_RETRY),
+    ];
+    for (ms, wait) in table {
+      assert_eq!(p.backoff(1, Some(ms), 0.0), wait, "retry: {ms}");
+    }
+    // retry: 0 backs off from the floor.
+    assert_eq!(p.backoff(2, Some(0), 0.0), MIN_SERVER_RETRY * 2);
+    assert_eq!(p.backoff(3, Some(0), 0.0), MIN_SERVER_RETRY * 4);
+  }
+
+  #[test]
+  fn a_zero_retry_delay_still_backs_off() {
+    let mut p = policy(5, ReconnectAfterEvents::WithId);
+    p.retry_delay = Duration::ZERO;
+    assert_eq!(p.backoff(1, None, 0.0), Duration::ZERO);
+    assert_eq!(p.backoff(2, None, 0.0), Duration::from_millis(2));
+    assert_eq!(p.backoff(4, None, 0.0), Duration::from_millis(8));
   }
 
   #[test]
@@ -214,10 +356,7 @@ mod tests {
     assert_eq!(p.backoff(20, None, 0.0), MAX_BACKOFF);
     assert_eq!(p.backoff(40, None, 0.0), MAX_BACKOFF);
     // A server asking for more than the cap gets what it asked for.
-    assert_eq!(
-      p.backoff(5, Some(Duration::from_secs(45)), 0.0),
-      Duration::from_secs(45)
-    );
+    assert_eq!(p.backoff(5, Some(45_000), 0.0), Duration::from_secs(45));
   }
 
   #[test]
@@ -232,6 +371,113 @@ mod tests {
     assert_eq!(
       p.decide(&err, history(1, false, false), None, 0.0),
       Decision::Retry(MAX_RETRY_AFTER)
+    );
+  }
+
+  fn network() -> Error {
+    Error::new(ErrorCode::Network, "dropped")
+  }
+
+  /// One attempt as the state machine reports it: opened at `open_at` seconds (None: failed before
+  /// the response), delivered events or not, failed at `fail_at` seconds.
+  type Step = (Option<u64>, bool, u64);
+
+  fn run_steps(p: RetryPolicy, steps: &[Step]) -> Vec<(u32, u32, bool)> {
+    let t0 = Instant::now();
+    let at = |s: u64| t0 + Duration::from_secs(s);
+    let mut state = RetryState::new(p);
+    let mut out = Vec::new();
+    for &(open_at, delivered, fail_at) in steps {
+      if let Some(o) = open_at {
+        state.opened(at(o));
+      }
+      if delivered {
+        state.delivered();
+        state.saw_id();
+      }
+      let decision = state.failed(&network(), at(fail_at), None, 0.0);
+      let retries = matches!(decision, Decision::Retry(_));
+      out.push((state.attempt(), state.failures_in_a_row(), retries));
+      if !retries {
+        break;
+      }
+      state.reconnecting();
+    }
+    out
+  }
+
+  #[test]
+  fn attempts_are_numbered_from_zero_and_the_budget_is_spent_by_failures() {
+    // (attempt, failures in a row, retries?) after each failure: reconnectCount 2 gives 3 attempts.
+    let steps = [
+      (None, false, 0),
+      (None, false, 1),
+      (None, false, 2),
+      (None, false, 3),
+    ];
+    assert_eq!(
+      run_steps(policy(2, ReconnectAfterEvents::Always), &steps),
+      [(0, 1, true), (1, 2, true), (2, 3, false)]
+    );
+  }
+
+  #[test]
+  fn an_attempt_that_delivered_events_but_failed_fast_does_not_reset_the_budget() {
+    // A server that sends one event and drops at once, each time: the storm of issue 10.
+    let steps = [
+      (Some(0), true, 0),
+      (Some(0), true, 0),
+      (Some(0), true, 0),
+      (Some(0), true, 0),
+    ];
+    assert_eq!(
+      run_steps(policy(2, ReconnectAfterEvents::Always), &steps),
+      [(0, 1, true), (1, 2, true), (2, 3, false)]
+    );
+  }
+
+  #[test]
+  fn budget_reset_table() {
+    // (opened at, delivered, failed at) -> failures in a row after it, with a 30 s stable interval.
+    let table: [(Step, u32); 5] = [
+      ((Some(0), true, 30), 1),  // open 30 s with events: healthy, fresh budget
+      ((Some(0), true, 29), 3),  // 29 s: not yet
+      ((Some(0), false, 90), 3), // open long but silent (keep-alives only): not healthy
+      ((None, false, 90), 3),    // never opened
+      ((Some(10), true, 45), 1), // opened at 10 s, failed at 45 s: 35 s open, healthy
+    ];
+    for (i, (step, want)) in table.into_iter().enumerate() {
+      // Two fast failures first, so that a reset is visible (3 without it, 1 with it).
+      let steps = [(None, false, 0), (None, false, 0), step];
+      let got = run_steps(policy(10, ReconnectAfterEvents::Always), &steps);
+      assert_eq!(got.last().unwrap().1, want, "row {i}: {step:?}");
+    }
+  }
+
+  #[test]
+  fn the_backoff_restarts_after_a_healthy_connection() {
+    let p = policy(10, ReconnectAfterEvents::Always);
+    let t0 = Instant::now();
+    let mut state = RetryState::new(p);
+    let delays: Vec<Decision> = (0..3)
+      .map(|_| {
+        let d = state.failed(&network(), t0, None, 0.0);
+        state.reconnecting();
+        d
+      })
+      .collect();
+    assert_eq!(
+      delays,
+      [1000, 2000, 4000].map(|ms| Decision::Retry(Duration::from_millis(ms)))
+    );
+    state.opened(t0);
+    state.delivered();
+    let after = state.failed(&network(), t0 + STABLE_INTERVAL, None, 0.0);
+    assert_eq!(after, Decision::Retry(Duration::from_millis(1000)));
+    assert_eq!(
+      state.attempt(),
+      3,
+      "attempt numbers keep counting across a reset"
     );
   }
 

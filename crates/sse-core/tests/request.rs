@@ -254,7 +254,7 @@ async fn done_data_ends_the_request_and_is_not_delivered() {
   })
   .await;
   let (outcome, rec) = run(&url, |o| o.done_data = Some("[DONE]".into())).await;
-  assert_eq!(outcome, Outcome::Closed);
+  assert_eq!(outcome, Outcome::Done);
   assert_eq!(
     rec.events.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
     ["a"]
@@ -301,4 +301,153 @@ async fn cancelling_stops_a_hanging_request() {
     .unwrap()
     .unwrap();
   assert_eq!(outcome, Outcome::Aborted);
+}
+
+#[tokio::test]
+async fn retry_zero_from_a_server_that_drops_after_each_event_is_bounded_by_the_budget() {
+  // Issue 10: one event per connection with `retry: 0` used to give every attempt a fresh budget
+  // (1,329 connections in 2 s with reconnectCount 2). Now: reconnectCount + 1 connections, the
+  // reconnects at least MIN_SERVER_RETRY apart and backing off.
+  let (url, seen) = serve(|attempt, _| {
+    Some(
+      format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n\
+       {:x}\r\nretry: 0\nid: {attempt}\ndata: x\n\n\r\n",
+        format!("retry: 0\nid: {attempt}\ndata: x\n\n").len()
+      )
+      .into_bytes(),
+    )
+  })
+  .await;
+  let started = std::time::Instant::now();
+  let (outcome, rec) = run(&url, |o| {
+    o.reconnect_count = Some(2.0);
+    o.reconnect_after_events = Some("always".into());
+  })
+  .await;
+  assert!(
+    matches!(outcome, Outcome::Failed(ref e, 2) if e.code == ErrorCode::Network),
+    "{outcome:?}"
+  );
+  assert_eq!(seen.lock().unwrap().len(), 3);
+  assert_eq!(rec.events.len(), 3);
+  // 100 ms, then 200 ms less at most 50 % jitter.
+  assert!(
+    started.elapsed() >= Duration::from_millis(200),
+    "{:?}",
+    started.elapsed()
+  );
+}
+
+#[tokio::test]
+async fn a_server_id_with_a_control_character_fails_the_reconnect_instead_of_repeating_events() {
+  let (url, seen) = serve(|_, _| {
+    let body = "id: a\u{1}b\ndata: one\n\n";
+    Some(format!(
+      "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n",
+      body.len()
+    )
+    .into_bytes())
+  })
+  .await;
+  let (outcome, rec) = run(&url, |_| {}).await;
+  match outcome {
+    Outcome::Failed(err, 0) => {
+      assert_eq!(err.code, ErrorCode::Network);
+      assert!(
+        err.message.contains(
+          "not reconnecting: the server's last event id contains the control character U+0001"
+        ),
+        "{}",
+        err.message
+      );
+    }
+    other => panic!("{other:?}"),
+  }
+  assert_eq!(rec.events, [("one".into(), "a\u{1}b".into())]);
+  assert!(
+    rec.errors.is_empty(),
+    "no willRetry error before the final one"
+  );
+  assert_eq!(seen.lock().unwrap().len(), 1, "not re-sent without the id");
+}
+
+/// A server that reads the request body slowly (128 KiB every 10 ms, through a 128 KiB receive
+/// buffer: about 8 MB/s here) and answers once it has all of it. Returns the URL and the number of body bytes read.
+async fn slow_reader() -> (String, Arc<Mutex<usize>>) {
+  let socket = tokio::net::TcpSocket::new_v4().unwrap();
+  socket.set_recv_buffer_size(128 * 1024).unwrap();
+  socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+  let listener = socket.listen(16).unwrap();
+  let url = format!("http://{}/upload", listener.local_addr().unwrap());
+  let read = Arc::new(Mutex::new(0usize));
+  let read_by_server = Arc::clone(&read);
+  tokio::spawn(async move {
+    let Ok((mut socket, _)) = listener.accept().await else {
+      return;
+    };
+    let mut buf = vec![0u8; 128 * 1024];
+    let mut head = Vec::new();
+    let mut body = 0usize;
+    let mut length = None;
+    loop {
+      let Ok(n) = socket.read(&mut buf).await else {
+        return;
+      };
+      if n == 0 {
+        return;
+      }
+      if length.is_none() {
+        head.extend_from_slice(&buf[..n]);
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+          let text = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+          let cl = text
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok());
+          length = Some(cl.expect("a content-length, not chunked encoding"));
+          body = head.len() - end - 4;
+        }
+      } else {
+        body += n;
+      }
+      *read_by_server.lock().unwrap() = body;
+      if length.is_some_and(|l| body >= l) {
+        let _ = socket.write_all(&sse_response("data: got it\n\n")).await;
+        return;
+      }
+      tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+  });
+  (url, read)
+}
+
+#[tokio::test]
+async fn an_upload_that_keeps_moving_is_not_cut_by_the_no_progress_timeout() {
+  // 24 MiB at about 8 MB/s takes 2-3 s, far past the 700 ms timeout. The client sees progress in
+  // bursts: the kernel lets it write again once half of its send buffer (up to 4 MiB) has drained,
+  // about every 250 ms at this rate, so the timeout is well above the longest gap.
+  let (url, read) = slow_reader().await;
+  let size = 24 << 20;
+  let started = std::time::Instant::now();
+  let (outcome, rec) = run(&url, |o| {
+    o.body = sse_core::Body::Bytes(bytes::Bytes::from(vec![b'x'; size]));
+    o.timeout = Some(700.0);
+    o.reconnect_count = Some(0.0);
+  })
+  .await;
+  assert_eq!(
+    outcome,
+    Outcome::Closed,
+    "after {:?}, {} bytes read",
+    started.elapsed(),
+    read.lock().unwrap()
+  );
+  assert_eq!(rec.events, [("got it".to_string(), String::new())]);
+  assert_eq!(*read.lock().unwrap(), size);
+  assert!(
+    started.elapsed() > Duration::from_millis(1400),
+    "the upload took at least twice the timeout: {:?}",
+    started.elapsed()
+  );
 }
