@@ -210,5 +210,6 @@ pub fn client_options(_env: &Env, obj: &Object) -> JsResult<CoreClientOptions> {
     cert: pem(obj, "cert")?,
     key: pem(obj, "key")?,
     proxy: string(obj, "proxy")?,
+    http2: boolean(obj, "http2")?,
   })
 }

@@ -53,6 +53,8 @@ pub struct ClientOptions {
   pub cert: Option<Vec<u8>>,
   pub key: Option<Vec<u8>>,
   pub proxy: Option<String>,
+  /// Offer HTTP/2 in TLS ALPN (default false: HTTP/1.1, see http_client.rs for why).
+  pub http2: Option<bool>,
 }
 
 /// The request body as the user gave it. JSON is already encoded by the caller (JSON.stringify
