@@ -6,6 +6,7 @@ use std::sync::Once;
 
 use reqwest::redirect;
 
+use crate::dns::SystemResolver;
 use crate::error::Error;
 use crate::options::ClientOptions;
 
@@ -65,13 +66,26 @@ fn http_versions(builder: reqwest::ClientBuilder, opts: &ClientOptions) -> reqwe
     .http2_initial_connection_window_size(H2_CONNECTION_WINDOW)
 }
 
+/// Idle connections kept per host once a burst of streams has ended. reqwest keeps every one by
+/// default (for 30 s), which after 1,000 concurrent streams is 1,000 open descriptors: under
+/// `ulimit -n 256` Node itself then fails with EMFILE. The ones over the cap are closed as their
+/// streams end; a new burst opens what it needs.
+const MAX_IDLE_PER_HOST: usize = 8;
+
+/// Pool and resolver: the resources a burst of streams leaves behind.
+fn pool_and_dns(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+  builder
+    .pool_idle_timeout(std::time::Duration::from_secs(30))
+    .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
+    .dns_resolver(SystemResolver::shared())
+}
+
 pub fn build_http_client(opts: &ClientOptions) -> Result<reqwest::Client, Error> {
   install_crypto_provider();
   let builder = reqwest::Client::builder()
     .redirect(redirect_policy())
-    .tcp_nodelay(true)
-    .pool_idle_timeout(std::time::Duration::from_secs(30));
-  let mut builder = http_versions(builder, opts);
+    .tcp_nodelay(true);
+  let mut builder = http_versions(pool_and_dns(builder), opts);
   if let Some(ca) = &opts.ca {
     let certs = reqwest::Certificate::from_pem_bundle(ca).map_err(|e| {
       Error::invalid_options(format!("ca is not a valid PEM certificate bundle: {e}"))
