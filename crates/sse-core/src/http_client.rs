@@ -39,15 +39,16 @@ fn redirect_policy() -> redirect::Policy {
 }
 
 /// HTTP/2 receive window of each stream: the most a stream that nobody reads can hold in h2's
-/// buffers (its memory bound), and 1.3 MB/s per stream at 100 ms RTT (far above a token stream).
-const H2_STREAM_WINDOW: u32 = 128 << 10;
+/// buffers (its memory bound: 64 MiB for 1,000 streams whose reader is held back), the spec's
+/// default, and 640 KB/s per stream at 100 ms RTT (far above a token stream).
+const H2_STREAM_WINDOW: u32 = 64 << 10;
 /// HTTP/2 receive window of the whole connection. It only grants the server permission (each
 /// stream still stops at its own window), so it is set far above the sum of the stream windows:
 /// a stream nobody reads can then never hold the connection (hyperium/hyper#2899). h2 (0.4.16+)
 /// also derives its small-DATA-frame budget from it: half of this window, charged 256 - n for
 /// every unread frame of n < 256 bytes, and a GOAWAY "too_many_data_frames" for every stream of
-/// the connection when it runs out. 256 MiB of budget covers 100 fully unread streams of 16-byte
-/// frames (100 x 128 KiB / 16 x 240 = 188 MiB), or 1,280 of 100-byte frames.
+/// the connection when it runs out. 256 MiB of budget covers 270 fully unread streams of 16-byte
+/// frames (64 KiB / 16 x 240 = 0.94 MiB each), or 2,600 of 100-byte frames.
 const H2_CONNECTION_WINDOW: u32 = 512 << 20;
 
 /// The HTTP versions offered. HTTP/1.1 by default, as fetch/undici and the `eventsource` package
