@@ -75,6 +75,8 @@ export interface ClientOptions {
   proxy?: string
   /** Default false: with a `baseUrl`, a request URL that leaves its origin is refused. */
   allowAbsoluteUrls?: boolean
+  /** Default false (HTTP/1.1): offer HTTP/2 in TLS ALPN, with fixed flow-control windows. */
+  http2?: boolean
 }
 
 /**

@@ -69,6 +69,13 @@ export interface ClientOptions extends CommonOptions {
   key?: string | Uint8Array | undefined
   /** Proxy URL; by default HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply. */
   proxy?: string | undefined
+  /**
+   * Default false: HTTP/1.1, one connection per stream (each with its own TCP flow control). true
+   * offers HTTP/2 over TLS (ALPN), with fixed 64 KiB stream windows and a 512 MiB connection
+   * window, so small events never exhaust h2's frame budget and a stalled stream never holds the
+   * connection. Requests beyond a server's concurrent-stream limit then wait for a free stream.
+   */
+  http2?: boolean | undefined
 }
 
 /** What `onOpen` receives: the response status and its headers (lower-case names; repeated ones joined with ", "). */

@@ -146,7 +146,7 @@ for (const [encoding, compress] of [
   })
 }
 
-test('HTTP/2 is used when a TLS server offers it', async (t) => {
+test('HTTP/2 is used when a TLS server offers it and http2 is true', async (t) => {
   const pair = selfSignedCert()
   if (pair === null) {
     t.skip('openssl is not installed: cannot make a certificate')
@@ -162,7 +162,7 @@ test('HTTP/2 is used when a TLS server offers it', async (t) => {
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   try {
-    const instance = new SSEClient({ ca: pair.cert }).create()
+    const instance = new SSEClient({ ca: pair.cert, http2: true }).create()
     const url = `https://127.0.0.1:${server.address().port}/sse`
     for (let i = 0; i < 2; i++) {
       const got = collect(instance, { url, body: { i } })

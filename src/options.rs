@@ -34,6 +34,8 @@ pub struct ClientOptions {
   pub proxy: Option<String>,
   /// Default false: with a `baseUrl`, a request URL that leaves its origin is refused.
   pub allow_absolute_urls: Option<bool>,
+  /// Default false (HTTP/1.1): offer HTTP/2 in TLS ALPN, with fixed flow-control windows.
+  pub http2: Option<bool>,
 }
 
 /// One request, without its callbacks and signal.
@@ -101,6 +103,7 @@ impl From<ClientOptions> for CoreClientOptions {
       key: pem(o.key),
       proxy: o.proxy,
       allow_absolute_urls: o.allow_absolute_urls,
+      http2: o.http2,
     }
   }
 }

@@ -4,6 +4,7 @@
 
 use std::sync::Once;
 
+use crate::dns::SystemResolver;
 use crate::error::Error;
 use crate::options::ClientOptions;
 
@@ -16,16 +17,64 @@ fn install_crypto_provider() {
   });
 }
 
+/// HTTP/2 receive window of each stream: the most a stream that nobody reads can hold in h2's
+/// buffers (its memory bound: 64 MiB for 1,000 streams whose reader is held back), the spec's
+/// default, and 640 KB/s per stream at 100 ms RTT (far above a token stream).
+const H2_STREAM_WINDOW: u32 = 64 << 10;
+/// HTTP/2 receive window of the whole connection. It only grants the server permission (each
+/// stream still stops at its own window), so it is set far above the sum of the stream windows:
+/// a stream nobody reads can then never hold the connection (hyperium/hyper#2899). h2 (0.4.16+)
+/// also derives its small-DATA-frame budget from it: half of this window, charged 256 - n for
+/// every unread frame of n < 256 bytes, and a GOAWAY "too_many_data_frames" for every stream of
+/// the connection when it runs out. 256 MiB of budget covers 270 fully unread streams of 16-byte
+/// frames (64 KiB / 16 x 240 = 0.94 MiB each), or 2,600 of 100-byte frames.
+const H2_CONNECTION_WINDOW: u32 = 512 << 20;
+
+/// The HTTP versions offered. HTTP/1.1 by default, as fetch/undici and the `eventsource` package
+/// do: one stream per connection gives every stream its own TCP flow control, no shared window,
+/// no small-frame budget and no per-connection stream limit that hyper would wait on instead of
+/// opening another connection (hyperium/hyper#2197). `http2: true` offers h2 in ALPN, with fixed
+/// windows: hyper's adaptive window starts both at 64 KiB, where h2's small-frame budget is about
+/// 136 unread frames, and grows them without bound for memory.
+fn http_versions(builder: reqwest::ClientBuilder, opts: &ClientOptions) -> reqwest::ClientBuilder {
+  if opts.http2 != Some(true) {
+    return builder.http1_only();
+  }
+  builder
+    .http2_adaptive_window(false)
+    .http2_initial_stream_window_size(H2_STREAM_WINDOW)
+    .http2_initial_connection_window_size(H2_CONNECTION_WINDOW)
+}
+
+/// Idle connections kept per host once a burst of streams has ended. reqwest keeps every one by
+/// default (for 30 s), which after 1,000 concurrent streams is 1,000 open descriptors: under
+/// `ulimit -n 256` Node itself then fails with EMFILE. The ones over the cap are closed as their
+/// streams end; a new burst opens what it needs.
+const MAX_IDLE_PER_HOST: usize = 8;
+
+/// Pool and resolver: the resources a burst of streams leaves behind.
+fn pool_and_dns(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+  builder
+    .pool_idle_timeout(std::time::Duration::from_secs(30))
+    .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
+    .dns_resolver(SystemResolver::shared())
+}
+
 pub fn build_http_client(opts: &ClientOptions) -> Result<reqwest::Client, Error> {
   install_crypto_provider();
-  let mut builder = reqwest::Client::builder()
+  let builder = reqwest::Client::builder()
     // Redirects are followed by the request itself (redirect.rs), which chooses the headers.
     .redirect(crate::redirect::reqwest_policy())
-    .tcp_nodelay(true)
-    .pool_idle_timeout(std::time::Duration::from_secs(30))
-    .http2_adaptive_window(true);
-  // `ca`, `cert` and `key` (tls.rs): our rustls configuration, else reqwest's default.
-  if let Some(tls) = crate::tls::client_config(opts, &crate::tls::ALPN)? {
+    .tcp_nodelay(true);
+  let mut builder = http_versions(pool_and_dns(builder), opts);
+  // `ca`, `cert` and `key` (tls.rs): our rustls configuration, else reqwest's default. Its ALPN
+  // offers what http_versions allows: h2 only with `http2: true`.
+  let alpn: &[&[u8]] = if opts.http2 == Some(true) {
+    &crate::tls::ALPN
+  } else {
+    &crate::tls::ALPN[1..]
+  };
+  if let Some(tls) = crate::tls::client_config(opts, alpn)? {
     builder = builder.tls_backend_preconfigured(tls);
   }
   if let Some(proxy) = &opts.proxy {

@@ -62,6 +62,8 @@ pub struct ClientOptions {
   /// Whether a request `url` may leave `baseUrl`'s origin (an absolute or protocol-relative URL to
   /// another host). Default false: see `ClientDefaults::allow_absolute_urls`.
   pub allow_absolute_urls: Option<bool>,
+  /// Offer HTTP/2 in TLS ALPN (default false: HTTP/1.1, see http_client.rs for why).
+  pub http2: Option<bool>,
 }
 
 /// The request body as the user gave it. JSON is already encoded by the caller (JSON.stringify
