@@ -99,6 +99,7 @@ describe('messages', () => {
     assert.match(msg, /https:\/\/rustup\.rs/)
     assert.match(msg, /C compiler/)
     assert.match(msg, /`npm rebuild` has nothing to rebuild/)
+    assert.match(msg, /npm +npm install-scripts approve native-sse, then npm install/)
     assert.match(msg, /pnpm +pnpm approve-builds/)
     assert.match(msg, /Bun +bun pm trust native-sse +\(or "trustedDependencies": \["native-sse"\]/)
     assert.match(msg, /Deno +deno install --allow-scripts=npm:native-sse, and run with --allow-ffi/)

@@ -204,7 +204,7 @@ function explainLoadError(errors, context = {}) {
       'allow the script and install again (after a failed first install npm has rolled the package back, so',
       '`npm rebuild` has nothing to rebuild):',
       '',
-      `  npm    npm install ${name}   (not with --ignore-scripts; npm 11 with allowScripts: add "${name}": true)`,
+      `  npm    npm install-scripts approve ${name}, then npm install   (npm 11; never with --ignore-scripts)`,
       `  pnpm   pnpm approve-builds   (choose ${name}), then pnpm install`,
       `  yarn   yarn install   (Yarn 4: enableScripts must not be false; dependenciesMeta["${name}"].built: true)`,
       `  Bun    bun pm trust ${name}   (or "trustedDependencies": ["${name}"] in package.json, then bun install)`,
