@@ -10,7 +10,7 @@ const root = resolve(process.argv[2] ?? '.')
 const files = []
 const walk = (dir) => {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name === '.git') continue
+    if (['node_modules', '.git', 'target'].includes(entry.name)) continue
     const file = join(dir, entry.name)
     if (entry.isDirectory()) walk(file)
     else files.push(file)
