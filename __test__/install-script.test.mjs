@@ -23,6 +23,7 @@ describe('install script without a usable toolchain', { skip }, () => {
   const packed = spawnSync('npm', ['pack', '--silent', '--ignore-scripts', '--json', '--pack-destination', tmp], {
     cwd: root,
     encoding: 'utf8',
+    shell: process.platform === 'win32', // npm is npm.cmd there
   })
   assert.equal(packed.status, 0, packed.stderr)
   spawnSync('tar', ['-xzf', join(tmp, JSON.parse(packed.stdout)[0].filename), '-C', dir, '--strip-components=1'])
