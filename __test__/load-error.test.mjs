@@ -143,6 +143,17 @@ describe('messages', () => {
     assert.match(msg, /Docker/)
   })
 
+  test('the glibc binary in a real musl Node (its loader misses libgcc_s) is a libc mismatch', () => {
+    // Seen with the musllinux Node of scripts/qemu-arm64.sh loading native-sse.linux-x64-gnu.node.
+    const msg = explainLoadError(
+      napiError(
+        'Error loading shared library libgcc_s.so.1: No such file or directory (needed by /app/node_modules/native-sse-linux-x64-gnu/native-sse.linux-x64-gnu.node)',
+      ),
+      { ...base, platform: 'linux', arch: 'x64', musl: true },
+    )
+    assert.match(msg, /other C library \(glibc vs musl\)/)
+  })
+
   test('the wrong CPU on macOS and Windows is an architecture mismatch', () => {
     const mac = explainLoadError(
       napiError(

@@ -93,7 +93,11 @@ function classify(list) {
   const text = list.map((f) => f.message).join('\n')
   if (/--allow-ffi|NotCapable|Requires ffi access|PermissionDenied.*ffi/i.test(text)) return 'deno-ffi'
   if (/GLIBC_[0-9.]+' not found|version `GLIBC/.test(text)) return 'glibc-too-old'
-  if (/ld-linux[-\w.]*\.so|libc\.musl|ld-musl|Error relocating|__(?:memcpy|stack)_chk|symbol not found/i.test(text)) {
+  if (
+    /ld-linux[-\w.]*\.so|libc\.musl|ld-musl|Error relocating|Error loading shared library|__(?:memcpy|stack)_chk|symbol not found/i.test(
+      text,
+    )
+  ) {
     return 'wrong-libc'
   }
   if (
