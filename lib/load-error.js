@@ -209,7 +209,7 @@ function explainLoadError(errors, context = {}) {
       '`npm rebuild` has nothing to rebuild):',
       '',
       `  npm    npm install-scripts approve ${name}, then npm install   (npm 11; never with --ignore-scripts)`,
-      `  pnpm   pnpm approve-builds   (choose ${name}), then pnpm install`,
+      `  pnpm   pnpm approve-builds   (choose ${name}; or "pnpm": { "onlyBuiltDependencies": ["${name}"] } in package.json), then pnpm install`,
       `  yarn   yarn install   (Yarn 4: enableScripts must not be false; dependenciesMeta["${name}"].built: true)`,
       `  Bun    bun pm trust ${name}   (or "trustedDependencies": ["${name}"] in package.json, then bun install)`,
       `  Deno   deno install --allow-scripts=npm:${name}, and run with --allow-ffi`,
