@@ -8,8 +8,8 @@
 // 3. Without cargo or a C compiler (ring compiles C and assembly), fail the install before building,
 //    with what is missing and how to get it.
 // 4. While cargo builds (1.5 to 3.5 minutes), cargo's own lines go to stderr and a progress line
-//    (crates built so far, seconds) every 15 s; npm shows them with --foreground-scripts, and in
-//    its log on failure.
+//    (crates compiled so far, then the final link, and seconds) every 15 s; npm shows them with
+//    --foreground-scripts, and in its log on failure.
 // 5. A failure says how to try again: after a failed `npm install` npm rolls the package back, so
 //    the command is `npm install` again, not `npm rebuild` (which has nothing to rebuild then).
 //
@@ -72,7 +72,6 @@ if (musl && !/crt-static/.test(env.RUSTFLAGS ?? '')) {
 }
 // json-render-diagnostics: artifact paths on stdout (wherever CARGO_TARGET_DIR puts them),
 // compiler messages and cargo's `Compiling ...` lines rendered for humans on stderr.
-const crates = (readFileSync(join(root, 'Cargo.lock'), 'utf8').match(/^\[\[package\]\]$/gm) ?? []).length
 const build = await runCargo(['build', '--release', '--locked', '--lib', '--message-format=json-render-diagnostics'], {
   cwd: root,
   env,
@@ -110,6 +109,7 @@ function runCargo(args, options) {
   const started = Date.now()
   const child = spawn('cargo', args, { ...options, stdio: ['ignore', 'pipe', 'inherit'] })
   let built = 0
+  let coreBuilt = false
   let pending = ''
   const cdylibs = []
   child.stdout.setEncoding('utf8')
@@ -121,11 +121,17 @@ function runCargo(args, options) {
       const msg = JSON.parse(line)
       if (msg.reason !== 'compiler-artifact') continue
       built++
+      if (msg.target.name === 'sse_core') coreBuilt = true
       if (msg.target.kind.includes('cdylib')) cdylibs.push(...msg.filenames)
     }
   })
   const seconds = () => Math.round((Date.now() - started) / 1000)
-  const timer = setInterval(() => log(`building: ${built} of about ${crates} crates, ${seconds()} s`), 15_000)
+  // No total: Cargo.lock lists every platform's crates (211; a Linux build compiles 143). Once
+  // sse-core is built only the addon is left, and its optimised link is the last minute or two.
+  const timer = setInterval(() => {
+    const stage = coreBuilt ? 'compiling and linking the addon itself (the last step)' : `${built} crates compiled`
+    log(`building: ${stage}, ${seconds()} s`)
+  }, 15_000)
   return new Promise((resolve) => {
     child.on('error', (err) => {
       clearInterval(timer)
