@@ -1,3 +1,6 @@
 import { createRequire } from 'node:module'
-const { SSEClient, ServerSentEvents, SseRequest } = createRequire(import.meta.url)('./index.js')
-export { SSEClient, ServerSentEvents, SseRequest }
+
+const cjs = createRequire(import.meta.url)('./index.js')
+
+export const { SSEClient, ServerSentEvents, SseRequest, SseStream, SseError, isSseError } = cjs
+export default cjs

@@ -14,7 +14,7 @@ test('examples/openai-chat.ts compiles and streams a completion from the embedde
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
   const flags = ['--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--strict']
   const paths = ['--types', 'node', '--rootDir', 'examples', '--outDir', out, 'examples/openai-chat.ts']
-  const compiled = await runNode([tsc, ...flags, ...paths], { timeoutMs: 60000 })
+  const compiled = await runNode([tsc, ...flags, ...paths], { timeoutMs: 180000 })
   assert.equal(compiled.code, 0, compiled.out)
   const server = await startOpenAIServer({ tokenDelayMs: 1 })
   try {

@@ -1,8 +1,20 @@
 // Issue 2: the seed's API end to end against real servers on 127.0.0.1.
-import { test } from 'node:test'
+import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { SSEClient, ServerSentEvents, SseRequest } from '../index.mjs'
-import { startServer, startRawServer, sse, collect, delay, unusedPort, SSE_HEAD } from './helpers/server.mjs'
+import {
+  startServer,
+  startRawServer,
+  sse,
+  collect,
+  delay,
+  unusedPort,
+  SSE_HEAD,
+  settle,
+  closeSentinel,
+} from './helpers/server.mjs'
+
+after(closeSentinel)
 
 test("the seed's example: post a JSON body, stream messages back, done resolves", async () => {
   const srv = await startServer((req, res, body) => {
@@ -168,7 +180,7 @@ test('abort before the response: no callback fires, done resolves, the connectio
     assert.equal(got.req.readyState, 2)
     assert.deepEqual(await got.done, { ok: true })
     await srv.idle()
-    await delay(20)
+    await settle(new SSEClient())
     assert.deepEqual([got.open.length, got.messages.length, got.errors.length, got.closes], [0, 0, 0, 0])
   } finally {
     await srv.close()
@@ -181,7 +193,7 @@ test('abort synchronously after post: nothing is delivered', async () => {
     const got = collect(new SSEClient().create(), { url: srv.url })
     got.req.abort()
     assert.deepEqual(await got.done, { ok: true })
-    await delay(50)
+    await settle(new SSEClient())
     assert.deepEqual([got.open.length, got.messages.length, got.errors.length, got.closes], [0, 0, 0, 0])
   } finally {
     await srv.close()
@@ -217,7 +229,7 @@ test('abort mid-stream and twice: no callback after the first abort returns', as
     })
     await req.done
     await srv.idle()
-    await delay(30)
+    await settle(new SSEClient())
     assert.equal(aborted, true)
     assert.equal(afterAbort, 0)
     assert.equal(req.readyState, 2)
@@ -330,7 +342,7 @@ for (const status of [404, 500]) {
       assert.equal(error.willRetry, false)
       assert.match(error.message, new RegExp(String(status)))
       assert.deepEqual(got.errors, [error])
-      assert.equal(got.closes, 0)
+      assert.equal(got.closes, 1)
       assert.equal(srv.requests.length, 1)
     } finally {
       await srv.close()
@@ -545,8 +557,9 @@ test('lastEventId is sent as Last-Event-ID on the first attempt', async () => {
     const got = collect(new SSEClient().create(), { url: srv.url, lastEventId: 'evt-41' })
     assert.deepEqual(await got.done, { ok: true })
     assert.equal(srv.requests[0].headers['last-event-id'], 'evt-41')
-    // No id came back, so the id in force is still the one given.
-    assert.equal(got.req.lastEventId, '')
+    // No id came back, so the id in force is still the one given, in messages and on the handle.
+    assert.equal(got.messages[0].id, 'evt-41')
+    assert.equal(got.req.lastEventId, 'evt-41')
   } finally {
     await srv.close()
   }

@@ -65,12 +65,12 @@ test('stream(): a slow loop pauses the socket instead of buffering without bound
     res.end()
   })
   try {
-    // timeout 200 ms: a consumer that waits far longer must not make the client time out.
-    const stream = new SSEClient().create().stream({ url: srv.url, timeout: 200, reconnectCount: 0 })
+    // timeout 500 ms: a consumer that waits far longer must not make the client time out.
+    const stream = new SSEClient().create().stream({ url: srv.url, timeout: 500, reconnectCount: 0 })
     const iterator = stream[Symbol.asyncIterator]()
     const first = await iterator.next()
     assert.equal(first.value.id, '0')
-    await delay(600)
+    await delay(1500)
     // 40 MB were offered; TCP buffers, the native batch (4 MiB) and the loop's queue hold far less.
     assert.equal(finished, false, `the server wrote all ${written} events while the loop was not reading`)
     assert.ok(written < total)

@@ -6,11 +6,13 @@ import {
   SseRequest,
   type ClientOptions,
   type RequestOptions,
-  type SseError,
   type SseMessage,
   type SseOpenInfo,
   type SseStream,
+  SseError as SseErrorClass,
+  isSseError,
 } from '../index.js'
+type SseError = SseErrorClass
 
 const defaults: ClientOptions = {
   baseUrl: 'http://127.0.0.1:3000/v1/',
@@ -61,7 +63,13 @@ const options: RequestOptions = {
     const status: number | undefined = err.status
     const attempt: number = err.attempt
     const willRetry: boolean = err.willRetry
-    if (code === 'HTTP_STATUS' || code === 'CALLBACK_THREW') void [status, err.body, err.cause]
+    if (err.code === 'HTTP_STATUS') {
+      // Narrowed by code: status and body are there.
+      const exact: number = err.status
+      const body: string = err.body
+      void [exact, body]
+    }
+    if (code === 'CALLBACK_THREW') void [status, err.body, err.cause]
     void [attempt, willRetry, err.message]
   },
   onClose() {},
@@ -69,7 +77,7 @@ const options: RequestOptions = {
 
 const req: SseRequest = sse.post(options)
 req.abort()
-const done: Promise<void> = req.done
+const done: Promise<'end' | 'done' | 'abort'> = req.done
 const state: 0 | 1 | 2 = req.readyState
 const last: string = req.lastEventId
 sse.post({ url: 'x', body: 'raw' })
@@ -106,3 +114,24 @@ sse.post({ url: 'x', headers: { n: 1 } })
 req.readyState = 1
 // @ts-expect-error reconnectAfterEvents has three values
 sse.post({ url: 'x', reconnectAfterEvents: 'sometimes' })
+
+// Any object type is a JSON body, interfaces included (an SDK's request type, say).
+interface ChatRequest {
+  model: string
+  stream: boolean
+  messages: { role: 'user' | 'assistant'; content: string }[]
+}
+const chat: ChatRequest = { model: 'm', stream: true, messages: [] }
+sse.post({ url: 'x', body: chat })
+sse.post({ url: 'x', body: new URLSearchParams({ q: '1' }) })
+sse.post({ url: 'x', body: new ArrayBuffer(4) })
+sse.post({ url: 'x', headers: new Map([['a', 'b']]) })
+sse.post({ url: 'x', headers: [['a', 'b']] })
+
+// Every error is an SseError; isSseError() and instanceof narrow unknown values.
+function describe(value: unknown): string {
+  if (isSseError(value)) return value.code
+  if (value instanceof SseErrorClass) return value.code
+  return 'other'
+}
+void describe

@@ -1,7 +1,8 @@
 // The benchmark orchestrator: native-sse against the other ways to read an SSE stream over POST in
 // Node, on the same machine, in the same run.
 //
-//   node bench/run.mjs [--scenarios A,B,C,D] [--runs 3] [--clients native,fetch,eventsource,fes,raw]
+//   node bench/run.mjs [--scenarios A,B,C,D,E] [--runs 3]
+//                      [--clients native,fetch,eventsource,fes,compat-eventsource,compat-fes,raw]
 //                      [--scale 1] [--streams 1000,5000] [--out bench/results.md]
 //
 // Every (scenario, run, client) gets a fresh load server (server.mjs) and a fresh client process
@@ -25,11 +26,13 @@ const CLIENTS = {
   fetch: 'fetch + eventsource-parser',
   eventsource: 'eventsource',
   fes: '@microsoft/fetch-event-source',
+  'compat-eventsource': 'native-sse/eventsource',
+  'compat-fes': 'native-sse/fetch-event-source',
   raw: 'raw socket (floor)',
 }
-const SCENARIOS = ['A', 'B', 'C', 'D']
+const SCENARIOS = ['A', 'B', 'C', 'D', 'E']
 
-const USAGE = `usage: node bench/run.mjs [--scenarios A,B,C,D] [--runs 3] [--clients ${Object.keys(CLIENTS).join(',')}]
+const USAGE = `usage: node bench/run.mjs [--scenarios A,B,C,D,E] [--runs 3] [--clients ${Object.keys(CLIENTS).join(',')}]
                          [--scale 1] [--streams 1000,5000] [--out bench/results.md]
 
   --scale    multiplies event counts, stream counts and durations (0.05 for a quick check)
@@ -402,6 +405,14 @@ async function main() {
   const loadAtStart = os.loadavg()
   const sections = []
   for (const scenario of scenarios) {
+    // E (relaying) has processes of its own: bench/relay.mjs, with the variants instead of --clients.
+    if (scenario === 'E') {
+      const { scenarioE } = await import('./relay.mjs')
+      const section = await scenarioE({ runs, streams: scaled(1000, 10), seconds: Math.max(2, 10 * scale) })
+      console.log(`\n${section}\n`)
+      sections.push(section)
+      continue
+    }
     for (const job of plan(scenario)) {
       const results = new Map(clients.map((c) => [c, []]))
       for (let run = 0; run < runs; run++) {

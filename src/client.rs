@@ -1,124 +1,131 @@
-//! `SSEClient` and its internal `ClientManager`, the registry of the instances it created.
+//! `NativeClient`, the native half of `SSEClient`: one connection pool with its validated defaults,
+//! and the seed's ClientManager, the registry of the instances it created.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{
-  ClassInstance, Either, JavaScriptClassExt, Object, ObjectFinalize, ObjectRef,
-};
+use napi::bindgen_prelude::{Object, ObjectFinalize, ObjectRef, Uint32Array};
 use napi::Env;
 use napi_derive::napi;
 use sse_core::http_client::build_http_client;
 use sse_core::ClientDefaults;
 
-use crate::error::{throw, Code};
-use crate::options::client_options;
-use crate::server_sent_events::{ClientInner, ServerSentEvents};
+use crate::error::{internal, throw, Code};
+use crate::handle::{abort_all, Registry};
+use crate::options::ClientOptions;
+use crate::server_sent_events::NativeInstance;
 
-/// The seed's ClientManager: instances by id, each held (with its JS object) until deleted.
-#[derive(Default)]
-struct ClientManager {
-  next_id: u32,
-  instances: HashMap<u32, (ObjectRef<false>, Arc<crate::request::Registry>)>,
+/// What every request of one client shares: its validated defaults and its connection pool.
+pub struct ClientInner {
+  pub defaults: ClientDefaults,
+  pub http: reqwest::Client,
 }
 
-/// Creates and manages SSE instances. Options given here are defaults for every request.
-#[napi(js_name = "SSEClient", custom_finalize)]
-pub struct SseClient {
+/// An instance the manager holds until it is deleted: the JS object `get(id)` returns, and its
+/// open requests.
+struct Entry {
+  object: ObjectRef<false>,
+  requests: Arc<Registry>,
+}
+
+/// The client and its registry of instances (the seed's ClientManager).
+#[napi(custom_finalize)]
+pub struct NativeClient {
   inner: Arc<ClientInner>,
-  manager: ClientManager,
+  next_id: u32,
+  instances: HashMap<u32, Entry>,
 }
 
 #[napi]
-impl SseClient {
-  #[napi(constructor, ts_args_type = "defaults?: ClientOptions")]
-  pub fn new(env: Env, defaults: Option<Object>) -> napi::Result<SseClient, Code> {
-    let opts = match defaults {
-      Some(obj) => client_options(&env, &obj)?,
-      None => Default::default(),
-    };
+impl NativeClient {
+  #[napi(constructor)]
+  pub fn new(options: Option<ClientOptions>) -> napi::Result<NativeClient, Code> {
+    let opts = options.map(Into::into).unwrap_or_default();
     let defaults = ClientDefaults::from_options(&opts).map_err(throw)?;
     let http = build_http_client(&opts).map_err(throw)?;
-    Ok(SseClient {
+    Ok(NativeClient {
       inner: Arc::new(ClientInner { defaults, http }),
-      manager: ClientManager::default(),
+      next_id: 0,
+      instances: HashMap::new(),
     })
   }
 
-  /// Creates a new registered instance with a unique numeric id.
+  /// A new instance with the next id, not registered yet: `register` takes the JS object that
+  /// wraps it.
   #[napi]
-  pub fn create<'e>(&mut self, env: &'e Env) -> napi::Result<ClassInstance<'e, ServerSentEvents>> {
-    self.manager.next_id += 1;
-    let id = self.manager.next_id;
-    let instance = ServerSentEvents::new(id, Arc::clone(&self.inner));
-    let requests = Arc::clone(&instance.requests);
-    let instance = instance.into_instance(env)?;
-    let reference = instance.as_object(env).create_ref::<false>()?;
-    self.manager.instances.insert(id, (reference, requests));
-    Ok(instance)
+  pub fn instance(&mut self) -> NativeInstance {
+    self.next_id += 1;
+    NativeInstance::new(self.next_id, Arc::clone(&self.inner))
+  }
+
+  /// Registers `object` (the JS `ServerSentEvents`) under the id of `instance`.
+  #[napi]
+  pub fn register(
+    &mut self,
+    env: Env,
+    instance: &NativeInstance,
+    object: Object,
+  ) -> napi::Result<(), Code> {
+    let object = object.create_ref::<false>().map_err(internal)?;
+    let entry = Entry {
+      object,
+      requests: Arc::clone(&instance.requests),
+    };
+    if let Some(old) = self.instances.insert(instance.id(), entry) {
+      old.object.unref(&env).map_err(internal)?;
+    }
+    Ok(())
   }
 
   /// The registered instance with this id, or null.
-  #[napi(ts_return_type = "ServerSentEvents | null")]
+  #[napi(ts_return_type = "object | null")]
   pub fn get<'e>(&self, env: &'e Env, id: u32) -> napi::Result<Option<Object<'e>>> {
     self
-      .manager
       .instances
       .get(&id)
-      .map(|(reference, _)| reference.get_value(env))
+      .map(|entry| entry.object.get_value(env))
       .transpose()
   }
 
-  /// Aborts the instance's open requests and unregisters it. False if it was not registered.
+  /// Unregisters an instance and aborts its open requests; returns their ids, or null if the id
+  /// was not registered.
   #[napi]
-  pub fn delete(
-    &mut self,
-    env: Env,
-    sse: Either<u32, ClassInstance<ServerSentEvents>>,
-  ) -> napi::Result<bool> {
-    let id = match sse {
-      Either::A(id) => id,
-      Either::B(instance) => instance.id(),
-    };
-    match self.manager.instances.remove(&id) {
-      Some(entry) => {
-        release(&env, entry)?;
-        Ok(true)
-      }
-      None => Ok(false),
+  pub fn remove(&mut self, env: Env, id: u32) -> napi::Result<Option<Uint32Array>> {
+    match self.instances.remove(&id) {
+      Some(entry) => Ok(Some(Uint32Array::new(release(&env, entry)?))),
+      None => Ok(None),
     }
   }
 
-  /// Aborts everything and unregisters every instance.
+  /// Unregisters every instance and aborts every open request; returns their ids.
   #[napi]
-  pub fn clear(&mut self, env: Env) -> napi::Result<()> {
-    for (_, entry) in self.manager.instances.drain() {
-      release(&env, entry)?;
+  pub fn clear(&mut self, env: Env) -> napi::Result<Uint32Array> {
+    let mut aborted = Vec::new();
+    for (_, entry) in self.instances.drain() {
+      aborted.extend(release(&env, entry)?);
     }
-    Ok(())
+    Ok(Uint32Array::new(aborted))
   }
 
   /// How many instances are registered.
   #[napi(getter)]
   pub fn size(&self) -> u32 {
-    self.manager.instances.len() as u32
+    self.instances.len() as u32
   }
 }
 
-fn release(
-  env: &Env,
-  (reference, requests): (ObjectRef<false>, Arc<crate::request::Registry>),
-) -> napi::Result<()> {
-  crate::request::abort_all(env, &requests)?;
-  reference.unref(env)
+fn release(env: &Env, entry: Entry) -> napi::Result<Vec<u32>> {
+  let aborted = abort_all(&entry.requests);
+  entry.object.unref(env)?;
+  Ok(aborted)
 }
 
-impl ObjectFinalize for SseClient {
+impl ObjectFinalize for NativeClient {
   /// A client that is garbage collected lets go of its instances (their open requests go on: the
-  /// JS runtime still holds them).
+  /// JS module holds them until they end).
   fn finalize(mut self, env: Env) -> napi::Result<()> {
-    for (_, (reference, _)) in self.manager.instances.drain() {
-      reference.unref(&env)?;
+    for (_, entry) in self.instances.drain() {
+      entry.object.unref(&env)?;
     }
     Ok(())
   }

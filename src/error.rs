@@ -1,9 +1,8 @@
-//! Errors crossing into JS. Bad input throws at once with `err.code` set to the API.md string; stream
-//! faults travel as records and become `SseError` objects in lib/runtime.js.
+//! Errors crossing into JS. Bad input throws at once with `err.code` set to the API.md string (the
+//! JS module turns it into an `SseError`); stream faults travel as records (src/records.rs).
 
-use napi::Status;
 use serde_json::json;
-use sse_core::{Error, ErrorCode};
+use sse_core::Error;
 
 /// The status type of thrown errors: napi-rs puts `as_ref()` into the JS error's `code`.
 pub struct Code(pub &'static str);
@@ -14,29 +13,26 @@ impl AsRef<str> for Code {
   }
 }
 
-impl From<Status> for Code {
-  /// A napi failure while reading options means the value had the wrong shape.
-  fn from(_: Status) -> Code {
-    Code(ErrorCode::InvalidOptions.as_str())
+/// A napi failure inside the binding is not the user's input: it keeps napi's own status.
+impl From<napi::Status> for Code {
+  fn from(status: napi::Status) -> Code {
+    Code(match status {
+      napi::Status::PendingException => "PendingException",
+      _ => "NAPI_INTERNAL",
+    })
   }
 }
-
-pub type JsResult<T> = napi::Result<T, Code>;
 
 pub fn throw(err: Error) -> napi::Error<Code> {
   napi::Error::new(Code(err.code.as_str()), err.message)
 }
 
-pub fn invalid_options(message: impl Into<String>) -> napi::Error<Code> {
-  throw(Error::invalid_options(message))
+/// A napi failure while doing the binding's own work (not while reading the user's input).
+pub fn internal(err: napi::Error) -> napi::Error<Code> {
+  napi::Error::new(Code("NAPI_INTERNAL"), err.reason.clone())
 }
 
-/// Re-labels a napi error (a failed conversion) as INVALID_OPTIONS, keeping its reason.
-pub fn from_napi(err: napi::Error) -> napi::Error<Code> {
-  napi::Error::new(Code(ErrorCode::InvalidOptions.as_str()), err.reason.clone())
-}
-
-/// The fields of an `SseError`, as JSON for the runtime to turn into an `Error` instance.
+/// The fields of an `SseError`, as JSON for lib/errors.js to turn into an `SseError` instance.
 pub fn error_json(err: &Error, attempt: u32, will_retry: bool) -> String {
   json!({
     "code": err.code.as_str(),

@@ -1,12 +1,14 @@
 #![deny(clippy::all)]
-//! The napi layer: JS values in, core types out, core events batched back to JS. No parsing or
-//! retry logic lives here (see crates/sse-core).
+//! The napi layer: JS values in, core types out, core events batched back to JS as records. No
+//! parsing or retry logic lives here (see crates/sse-core), and no state a user can read: that is
+//! the JS module's (index.js, lib/).
 
-mod callbacks;
 mod client;
+mod delivery;
+mod env;
 mod error;
+mod handle;
 mod options;
-mod request;
+mod records;
 mod runtime;
 mod server_sent_events;
-mod types;

@@ -1,214 +1,130 @@
-//! JS option objects → core options. Each field is read with its own typed error, so a wrong value
-//! says which option and what was expected (INVALID_OPTIONS), instead of napi's generic message.
+//! The options as the binding receives them: each declared once, here, with its docs, and converted
+//! into the core's options (which validate and default them, in one place). The JS module
+//! (lib/options.js) reads the user's object once, keeps callbacks, `signal` and the body's
+//! encoding to itself, and passes the rest: headers as flat `[name, value, ...]` pairs, the body
+//! as a string or bytes with the content-type it implies.
 
 use bytes::Bytes;
-use napi::bindgen_prelude::{
-  Buffer, Function, JsObjectValue, JsValue, Object, Uint8Array, Unknown,
-};
-use napi::{Env, ValueType};
+use napi::bindgen_prelude::{Either, Uint8Array};
+use napi_derive::napi;
 use sse_core::{Body, ClientOptions as CoreClientOptions, RequestOptions as CoreRequestOptions};
 
-use crate::error::{invalid_options, JsResult};
-
-fn field<'e>(obj: &Object<'e>, name: &str) -> JsResult<Option<Unknown<'e>>> {
-  let value: Unknown = obj
-    .get_named_property(name)
-    .map_err(|_| invalid_options(format!("cannot read option {name}")))?;
-  match value.get_type().map_err(crate::error::from_napi)? {
-    ValueType::Undefined | ValueType::Null => Ok(None),
-    _ => Ok(Some(value)),
-  }
+/// Defaults for every request of a client, and its connection settings.
+#[napi(object, object_to_js = false)]
+pub struct ClientOptions {
+  /// Relative request URLs are resolved against it.
+  pub base_url: Option<String>,
+  /// Flat `[name, value, name, value, ...]` pairs.
+  pub headers: Option<Vec<String>>,
+  /// Milliseconds of no progress before TIMEOUT (default 30000; 0 disables it).
+  pub timeout: Option<f64>,
+  /// Reconnects after a timeout or a dropped connection (default 5).
+  pub reconnect_count: Option<f64>,
+  /// Milliseconds before a reconnect when the server sent no retry field (default 1000).
+  pub retry_delay: Option<f64>,
+  /// Bytes; a larger event fails the request with EVENT_TOO_LARGE (default 16 MiB).
+  pub max_event_size: Option<f64>,
+  /// Extra trusted CA certificates (PEM), added to the system roots.
+  pub ca: Option<Either<String, Uint8Array>>,
+  /// Client certificate (PEM) for mutual TLS, with `key`.
+  pub cert: Option<Either<String, Uint8Array>>,
+  /// The client certificate's private key (PEM).
+  pub key: Option<Either<String, Uint8Array>>,
+  /// Proxy URL; by default HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply.
+  pub proxy: Option<String>,
 }
 
-pub(crate) fn type_name(value: &Unknown) -> &'static str {
-  match value.get_type() {
-    Ok(ValueType::Null) => "null",
-    Ok(ValueType::String) => "string",
-    Ok(ValueType::Number) => "number",
-    Ok(ValueType::Boolean) => "boolean",
-    Ok(ValueType::Object) => "object",
-    Ok(ValueType::Function) => "function",
-    Ok(ValueType::BigInt) => "bigint",
-    Ok(ValueType::Symbol) => "symbol",
-    _ => "value",
-  }
+/// One request, without its callbacks and signal.
+#[napi(object, object_to_js = false)]
+pub struct RequestOptions {
+  pub url: String,
+  /// GET, POST, PUT, PATCH or DELETE (default POST).
+  pub method: Option<String>,
+  /// The encoded body: JSON text, a string, or bytes.
+  pub body: Option<Either<String, Uint8Array>>,
+  /// The content-type the body implies ('application/json' for an object), sent unless the
+  /// headers set one.
+  pub body_type: Option<String>,
+  /// Flat `[name, value, name, value, ...]` pairs; they win over the client's, name by name.
+  pub headers: Option<Vec<String>>,
+  /// Milliseconds of no progress before TIMEOUT.
+  pub timeout: Option<f64>,
+  /// Milliseconds between two dispatched events before TIMEOUT (default none).
+  pub event_timeout: Option<f64>,
+  /// Reconnects after a timeout or a dropped connection.
+  pub reconnect_count: Option<f64>,
+  /// 'with-id' (default), 'always' or 'never': whether to reconnect once events were delivered.
+  pub reconnect_after_events: Option<String>,
+  /// Sent as Last-Event-ID on the first attempt.
+  pub last_event_id: Option<String>,
+  /// An event whose data equals it ends the request cleanly and is not delivered.
+  pub done_data: Option<String>,
+  /// Default true: a response that is not text/event-stream fails with BAD_CONTENT_TYPE.
+  pub strict_content_type: Option<bool>,
+  /// Milliseconds before a reconnect when the server sent no retry field.
+  pub retry_delay: Option<f64>,
+  /// Bytes; a larger event fails the request with EVENT_TOO_LARGE.
+  pub max_event_size: Option<f64>,
+  /// Deliver events as re-encoded event-stream text (TEXT records), for relays.
+  pub text: Option<bool>,
 }
 
-fn string(obj: &Object, name: &str) -> JsResult<Option<String>> {
-  match field(obj, name)? {
-    None => Ok(None),
-    Some(v) if v.get_type().ok() == Some(ValueType::String) => Ok(Some(
-      unsafe { v.cast::<String>() }.map_err(crate::error::from_napi)?,
-    )),
-    Some(v) => Err(invalid_options(format!(
-      "{name} must be a string, got {}",
-      type_name(&v)
-    ))),
+fn pairs(flat: Option<Vec<String>>) -> Vec<(String, String)> {
+  let mut flat = flat.unwrap_or_default().into_iter();
+  let mut out = Vec::with_capacity(flat.len() / 2);
+  while let (Some(name), Some(value)) = (flat.next(), flat.next()) {
+    out.push((name, value));
   }
+  out
 }
 
-fn number(obj: &Object, name: &str) -> JsResult<Option<f64>> {
-  match field(obj, name)? {
-    None => Ok(None),
-    Some(v) if v.get_type().ok() == Some(ValueType::Number) => Ok(Some(
-      unsafe { v.cast::<f64>() }.map_err(crate::error::from_napi)?,
-    )),
-    Some(v) => Err(invalid_options(format!(
-      "{name} must be a number, got {}",
-      type_name(&v)
-    ))),
-  }
-}
-
-fn boolean(obj: &Object, name: &str) -> JsResult<Option<bool>> {
-  match field(obj, name)? {
-    None => Ok(None),
-    Some(v) if v.get_type().ok() == Some(ValueType::Boolean) => Ok(Some(
-      unsafe { v.cast::<bool>() }.map_err(crate::error::from_napi)?,
-    )),
-    Some(v) => Err(invalid_options(format!(
-      "{name} must be a boolean, got {}",
-      type_name(&v)
-    ))),
-  }
-}
-
-fn headers(obj: &Object, name: &str) -> JsResult<Vec<(String, String)>> {
-  let Some(value) = field(obj, name)? else {
-    return Ok(Vec::new());
-  };
-  if value.get_type().ok() != Some(ValueType::Object) {
-    return Err(invalid_options(format!(
-      "{name} must be an object of strings, got {}",
-      type_name(&value)
-    )));
-  }
-  let map: Object = unsafe { value.cast() }.map_err(crate::error::from_napi)?;
-  let keys = Object::keys(&map).map_err(crate::error::from_napi)?;
-  let mut pairs = Vec::with_capacity(keys.len());
-  for key in keys {
-    match string(&map, &key) {
-      Ok(Some(v)) => pairs.push((key, v)),
-      Ok(None) => {}
-      Err(_) => return Err(invalid_options(format!("header {key:?} must be a string"))),
-    }
-  }
-  Ok(pairs)
-}
-
-/// A PEM given as a string or a Buffer.
-fn pem(obj: &Object, name: &str) -> JsResult<Option<Vec<u8>>> {
-  let Some(value) = field(obj, name)? else {
-    return Ok(None);
-  };
-  if value.get_type().ok() == Some(ValueType::String) {
-    let s: String = unsafe { value.cast() }.map_err(crate::error::from_napi)?;
-    return Ok(Some(s.into_bytes()));
-  }
-  if value.is_buffer().unwrap_or(false) {
-    let b: Buffer = unsafe { value.cast() }.map_err(crate::error::from_napi)?;
-    return Ok(Some(b.to_vec()));
-  }
-  Err(invalid_options(format!(
-    "{name} must be a PEM string or Buffer, got {}",
-    type_name(&value)
-  )))
-}
-
-fn callback(obj: &Object, name: &str) -> JsResult<()> {
-  match field(obj, name)? {
-    Some(v) if v.get_type().ok() != Some(ValueType::Function) => Err(invalid_options(format!(
-      "{name} must be a function, got {}",
-      type_name(&v)
-    ))),
-    _ => Ok(()),
-  }
-}
-
-/// Objects and arrays go through the engine's own JSON.stringify, so `toJSON`, dropped `undefined`
-/// and key order are exactly what users get from fetch + JSON.stringify.
-fn body(env: &Env, obj: &Object) -> JsResult<Body> {
-  let Some(value) = field(obj, "body")? else {
-    return Ok(Body::None);
-  };
-  match value.get_type().map_err(crate::error::from_napi)? {
-    ValueType::String => Ok(Body::Text(
-      unsafe { value.cast::<String>() }.map_err(crate::error::from_napi)?,
-    )),
-    ValueType::Object => {
-      if value.is_typedarray().unwrap_or(false) {
-        let bytes: Uint8Array = unsafe { value.cast() }.map_err(|_| {
-          invalid_options("body: of the typed arrays only Uint8Array and Buffer are accepted")
-        })?;
-        return Ok(Body::Bytes(Bytes::copy_from_slice(&bytes)));
-      }
-      let global = env.get_global().map_err(crate::error::from_napi)?;
-      let json: Object = global
-        .get_named_property("JSON")
-        .map_err(crate::error::from_napi)?;
-      let stringify: Function<Unknown, Unknown> = json
-        .get_named_property("stringify")
-        .map_err(crate::error::from_napi)?;
-      let encoded = stringify
-        .call(value)
-        .map_err(|e| invalid_options(format!("body cannot be sent as JSON: {}", e.reason)))?;
-      if encoded.get_type().ok() != Some(ValueType::String) {
-        return Err(invalid_options("body cannot be sent as JSON"));
-      }
-      Ok(Body::Json(
-        unsafe { encoded.cast::<String>() }.map_err(crate::error::from_napi)?,
-      ))
-    }
-    _ => Err(invalid_options(format!(
-      "body must be an object, an array, a string, a Buffer or a Uint8Array, got {}",
-      type_name(&value)
-    ))),
-  }
-}
-
-pub fn request_options(env: &Env, obj: &Object) -> JsResult<CoreRequestOptions> {
-  for name in ["onOpen", "onMessage", "onError", "onClose"] {
-    callback(obj, name)?;
-  }
-  if let Some(signal) = field(obj, "signal")? {
-    let is_signal = signal.get_type().ok() == Some(ValueType::Object);
-    if !is_signal {
-      return Err(invalid_options(format!(
-        "signal must be an AbortSignal, got {}",
-        type_name(&signal)
-      )));
-    }
-  }
-  let url = string(obj, "url")?
-    .ok_or_else(|| crate::error::throw(sse_core::Error::invalid_url("url is required")))?;
-  Ok(CoreRequestOptions {
-    url,
-    method: None,
-    body: body(env, obj)?,
-    headers: headers(obj, "headers")?,
-    timeout: number(obj, "timeout")?,
-    event_timeout: number(obj, "eventTimeout")?,
-    reconnect_count: number(obj, "reconnectCount")?,
-    reconnect_after_events: string(obj, "reconnectAfterEvents")?,
-    last_event_id: string(obj, "lastEventId")?,
-    done_data: string(obj, "doneData")?,
-    strict_content_type: boolean(obj, "strictContentType")?,
-    retry_delay: number(obj, "retryDelay")?,
-    max_event_size: number(obj, "maxEventSize")?,
+fn pem(value: Option<Either<String, Uint8Array>>) -> Option<Vec<u8>> {
+  value.map(|v| match v {
+    Either::A(text) => text.into_bytes(),
+    Either::B(bytes) => bytes.to_vec(),
   })
 }
 
-pub fn client_options(_env: &Env, obj: &Object) -> JsResult<CoreClientOptions> {
-  Ok(CoreClientOptions {
-    base_url: string(obj, "baseUrl")?,
-    headers: headers(obj, "headers")?,
-    timeout: number(obj, "timeout")?,
-    reconnect_count: number(obj, "reconnectCount")?,
-    retry_delay: number(obj, "retryDelay")?,
-    max_event_size: number(obj, "maxEventSize")?,
-    ca: pem(obj, "ca")?,
-    cert: pem(obj, "cert")?,
-    key: pem(obj, "key")?,
-    proxy: string(obj, "proxy")?,
-  })
+impl From<ClientOptions> for CoreClientOptions {
+  fn from(o: ClientOptions) -> CoreClientOptions {
+    CoreClientOptions {
+      base_url: o.base_url,
+      headers: pairs(o.headers),
+      timeout: o.timeout,
+      reconnect_count: o.reconnect_count,
+      retry_delay: o.retry_delay,
+      max_event_size: o.max_event_size,
+      ca: pem(o.ca),
+      cert: pem(o.cert),
+      key: pem(o.key),
+      proxy: o.proxy,
+    }
+  }
+}
+
+impl From<RequestOptions> for CoreRequestOptions {
+  fn from(o: RequestOptions) -> CoreRequestOptions {
+    let body = match (o.body, o.body_type.as_deref()) {
+      (None, _) => Body::None,
+      (Some(Either::A(json)), Some("application/json")) => Body::Json(json),
+      (Some(Either::A(text)), _) => Body::Text(text),
+      (Some(Either::B(bytes)), _) => Body::Bytes(Bytes::copy_from_slice(&bytes)),
+    };
+    CoreRequestOptions {
+      url: o.url,
+      method: o.method,
+      body,
+      body_type: o.body_type.filter(|t| t != "application/json"),
+      headers: pairs(o.headers),
+      timeout: o.timeout,
+      event_timeout: o.event_timeout,
+      reconnect_count: o.reconnect_count,
+      reconnect_after_events: o.reconnect_after_events,
+      last_event_id: o.last_event_id,
+      done_data: o.done_data,
+      strict_content_type: o.strict_content_type,
+      retry_delay: o.retry_delay,
+      max_event_size: o.max_event_size,
+    }
+  }
 }

@@ -117,3 +117,71 @@ export async function unusedPort() {
   await new Promise((resolve) => probe.close(resolve))
   return port
 }
+
+/**
+ * A server of named routes, like EventSource's test server. Each route answers POST and GET:
+ * - /batch?n=N[&ids=1][&tail=ID]: N events `data: i` (with `id: i` if ids) and an optional
+ *   id-only block `id: TAIL`, in one write, then the end;
+ * - /status/CODE: that status with a JSON error body (204: no body);
+ * - /html: 200 text/html;
+ * - /reset: the socket is destroyed before any response;
+ * - /stalled: headers, then nothing;
+ * - /done?n=N: N events then `data: [DONE]`, held open;
+ * - /unicode: one event of non-ASCII data.
+ */
+export async function startRoutes() {
+  const srv = await startServer((req, res) => {
+    const url = new URL(req.url, 'http://x')
+    const n = Number(url.searchParams.get('n') ?? 3)
+    const path = url.pathname
+    if (path === '/batch') {
+      let text = ''
+      for (let i = 0; i < n; i++) text += `${url.searchParams.has('ids') ? `id: ${i}\n` : ''}data: ${i}\n\n`
+      if (url.searchParams.has('tail')) text += `id: ${url.searchParams.get('tail')}\n\n`
+      return sse(res, text)
+    }
+    if (path.startsWith('/status/')) {
+      const code = Number(path.slice('/status/'.length))
+      if (code === 204) return res.writeHead(204).end()
+      res.writeHead(code, { 'content-type': 'application/json' })
+      return res.end('{"error":"nope"}')
+    }
+    if (path === '/html') {
+      res.writeHead(200, { 'content-type': 'text/html' })
+      return res.end('<p>hi</p>')
+    }
+    if (path === '/reset') return req.socket.destroy()
+    if (path === '/stalled') return res.writeHead(200, { 'content-type': 'text/event-stream' }).flushHeaders()
+    if (path === '/done') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      let text = ''
+      for (let i = 0; i < n; i++) text += `data: ${i}\n\n`
+      return res.write(`${text}data: [DONE]\n\n`)
+    }
+    if (path === '/unicode') return sse(res, 'data: héllo 日本 😀\n\n')
+    res.writeHead(404).end()
+  })
+  return { ...srv, route: (path) => `${srv.base}${path}` }
+}
+
+let sentinel = null
+
+/**
+ * A barrier for "nothing more arrives": a request through the same delivery hub that completes.
+ * Records of a request aborted before it started were handed over before the sentinel's, so once
+ * its end has been delivered, whatever was queued for the aborted one has been decoded (and must
+ * have been dropped).
+ */
+export async function settle(client) {
+  sentinel ??= startServer((req, res) => sse(res, 'data: sentinel\n\n', { connection: 'close' }))
+  const { url, server } = await sentinel
+  server.unref()
+  const req = client.create().post({ url })
+  await req.done
+}
+
+/** Closes the shared sentinel server (call from an `after` hook of files that used settle()). */
+export async function closeSentinel() {
+  if (sentinel !== null) await (await sentinel).close()
+  sentinel = null
+}

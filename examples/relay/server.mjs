@@ -1,6 +1,7 @@
-// An SSR relay in Express: the page at `/` POSTs a question to `/chat`; the relay streams the completion
-// from an OpenAI-compatible upstream with native-sse and forwards every token to the browser as its own
-// Server-Sent Event, then `event: end`. When the browser goes away, the upstream request is aborted.
+// An SSR relay in Express: the page at `/` POSTs a question to `/chat`; `sse.relay()` streams the
+// completion from an OpenAI-compatible upstream and forwards every token to the browser as its own
+// Server-Sent Event (a transform picks the token out of each chunk), then `event: end`. When the
+// browser goes away, the relay aborts the upstream request; a failure reaches the page as `event: error`.
 //
 //   node examples/relay/server.mjs   (starts the embedded OpenAI-compatible server too; 127.0.0.1 only)
 import express from 'express'
@@ -24,51 +25,24 @@ export async function startRelay({ upstreamUrl, port = 0, apiKey = 'demo-key' })
   const app = express()
   app.get('/', (req, res) => res.sendFile(indexHtml))
   app.post('/chat', express.json(), (req, res) => {
-    const question = typeof req.body?.question === 'string' && req.body.question.trim() ? req.body.question : 'hello'
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
-    // Without this the headers wait for the first token, and the browser's fetch() with them.
-    res.flushHeaders()
-    const send = (text) => {
-      if (!res.writableEnded && !res.destroyed) res.write(text)
-    }
-
-    let settled = false
     stats.opened++
-    const upstream = sse.post({
+    const relayed = sse.relay(res, {
       url: 'chat/completions',
-      body: { model: 'demo-1', stream: true, messages: [{ role: 'user', content: question }] },
+      body: req.body,
       doneData: '[DONE]',
-      onMessage({ data }) {
+      // Pick the token out of each chunk (drop the chunks without one); the page gets `{ token }`.
+      transform({ data }) {
         const token = JSON.parse(data).choices[0]?.delta?.content
-        if (token) send(`data: ${JSON.stringify({ token })}\n\n`)
+        return token ? { data: JSON.stringify({ token }) } : null
       },
-      onError(err) {
-        if (!err.willRetry) send(`event: error\ndata: ${JSON.stringify({ code: err.code, message: err.message })}\n\n`)
-      },
+      endEvent: { event: 'end', data: '{}' },
     })
-    // 'close' also fires after a normal end, so only a close before the upstream settled is the
-    // browser leaving: then stop paying for tokens nobody reads.
-    res.on('close', () => {
-      if (settled) return
-      settled = true
-      stats.aborted++
-      upstream.abort()
+    // 'closed': the browser left first, and the relay aborted the upstream request.
+    relayed.done.then((how) => {
+      if (how === 'closed') stats.aborted++
+      else if (how === 'error') stats.failed++
+      else stats.completed++
     })
-    // abort() resolves `done` too; `settled` keeps that from counting as a completion.
-    upstream.done.then(
-      () => {
-        if (settled) return
-        settled = true
-        stats.completed++
-        res.end('event: end\ndata: {}\n\n')
-      },
-      () => {
-        if (settled) return
-        settled = true
-        stats.failed++
-        res.end()
-      },
-    )
   })
 
   const server = app.listen(port, '127.0.0.1')

@@ -72,6 +72,9 @@ pub struct RequestOptions {
   pub url: String,
   pub method: Option<String>,
   pub body: Body,
+  /// The content-type a text or bytes body implies (a form, a typed Blob), sent unless the headers
+  /// set one. A JSON body always implies application/json.
+  pub body_type: Option<String>,
   pub headers: Vec<(String, String)>,
   pub timeout: Option<f64>,
   pub event_timeout: Option<f64>,
@@ -166,6 +169,14 @@ impl RequestConfig {
       Body::Text(text) => Some(Bytes::from(text)),
       Body::Bytes(bytes) => Some(bytes),
     };
+    if let (Some(_), Some(body_type)) = (&body, &opts.body_type) {
+      if !headers.contains_key(CONTENT_TYPE) {
+        let value = HeaderValue::from_str(body_type).map_err(|_| {
+          Error::invalid_options("the body's content-type is not a valid header value")
+        })?;
+        headers.insert(CONTENT_TYPE, value);
+      }
+    }
     if let Some(id) = &opts.last_event_id {
       if id.contains(['\0', '\r', '\n']) {
         return Err(Error::invalid_options(

@@ -31,9 +31,13 @@ pub enum ReadyState {
 /// Where a request reports what happens. Implemented by the napi layer (batched delivery to JS) and
 /// by tests. Calls come from the request's task, in order.
 pub trait Sink: Send {
-  fn state(&mut self, state: ReadyState);
+  /// For tracing: the napi layer's JS module derives readyState from the records themselves.
+  fn state(&mut self, _state: ReadyState) {}
   fn open(&mut self, status: u16, headers: &HeaderMap);
   fn event(&mut self, event: Event<'_>);
+  /// The last event id after each network read, so that one set by a block without data (an
+  /// id-only block) is seen too; the sink compares it with the ids it already reported.
+  fn last_event_id(&mut self, _id: &str) {}
   /// A failed attempt that will be retried (`will_retry` is always true here: the final failure is
   /// the `Outcome`).
   fn error(&mut self, err: &Error, attempt: u32);
@@ -43,8 +47,10 @@ pub trait Sink: Send {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-  /// The body ended cleanly, or `doneData` arrived.
+  /// The body ended cleanly (or the response was 204 No Content).
   Closed,
+  /// `doneData` arrived.
+  Done,
   /// The final failure, with the attempt it happened on.
   Failed(Error, u32),
   Aborted,
@@ -202,7 +208,7 @@ impl<S: Sink> Request<S> {
         retry_after,
       ));
     }
-    if self.cfg.strict_content_type {
+    if self.cfg.strict_content_type && status != http::StatusCode::NO_CONTENT {
       let content_type = response
         .headers()
         .get(CONTENT_TYPE)
@@ -225,8 +231,13 @@ impl<S: Sink> Request<S> {
     self
       .sink
       .open(response.status().as_u16(), response.headers());
+    // 204 No Content is the server's way to say "stop": a clean end, never reconnected (WHATWG).
+    if response.status() == http::StatusCode::NO_CONTENT {
+      return State::Closed(Outcome::Closed);
+    }
     match self.read_body(response).await {
-      BodyEnd::Clean | BodyEnd::Done => State::Closed(Outcome::Closed),
+      BodyEnd::Clean => State::Closed(Outcome::Closed),
+      BodyEnd::Done => State::Closed(Outcome::Done),
       BodyEnd::Failed(err) => self.failed(err),
     }
   }
@@ -268,6 +279,7 @@ impl<S: Sink> Request<S> {
         Ok(result) => result,
         Err(err) => return BodyEnd::Failed(err),
       };
+      self.sink.last_event_id(self.parser.last_event_id());
       // The sink may hold us while JS catches up (back-pressure): that wait is ours, not the
       // server's silence, so the clocks start again after it.
       self.sink.flush().await;

@@ -1,0 +1,3 @@
+import { createRequire } from 'node:module'
+const { fetchEventSource, EventStreamContentType } = createRequire(import.meta.url)('./fetch-event-source.js')
+export { fetchEventSource, EventStreamContentType }

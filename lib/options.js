@@ -1,0 +1,172 @@
+'use strict'
+// Reads the user's option objects once (each property read once, inside a try: a getter or a Proxy
+// trap that throws is INVALID_OPTIONS, not a crash) and splits them: callbacks and `signal` stay
+// here, the rest goes to the binding (src/options.rs declares each field and its type; napi-rs's
+// type errors are turned into INVALID_OPTIONS naming the field by errors.fromNative). Headers become
+// flat [name, value, ...] pairs and the body a string or bytes with the content-type it implies.
+
+const { invalidOptions, invalidUrl, typeName } = require('./errors.js')
+
+const CALLBACKS = ['onOpen', 'onMessage', 'onError', 'onClose']
+// Passed to the binding as they are (src/options.rs RequestOptions / ClientOptions).
+const REQUEST_FIELDS = [
+  'timeout',
+  'eventTimeout',
+  'reconnectCount',
+  'reconnectAfterEvents',
+  'lastEventId',
+  'doneData',
+  'strictContentType',
+  'retryDelay',
+  'maxEventSize',
+]
+const CLIENT_FIELDS = [
+  'baseUrl',
+  'timeout',
+  'reconnectCount',
+  'retryDelay',
+  'maxEventSize',
+  'ca',
+  'cert',
+  'key',
+  'proxy',
+]
+
+function read(options, name) {
+  try {
+    return options[name]
+  } catch (err) {
+    throw invalidOptions(`cannot read option ${name}: ${err?.message ?? String(err)}`)
+  }
+}
+
+function checkObject(options, what) {
+  if (options === undefined) throw invalidOptions(`${what} are required: { url, body, onMessage, ... }`)
+  if (typeof options !== 'object' || options === null) {
+    throw invalidOptions(`${what} must be an object, got ${typeName(options)}`)
+  }
+}
+
+/** Headers as an object of strings, a `Headers`, a `Map` or an array of [name, value] entries. */
+function headerPairs(headers, what = 'headers') {
+  if (headers == null) return undefined
+  if (typeof headers !== 'object')
+    throw invalidOptions(`${what} must be an object of strings, got ${typeName(headers)}`)
+  const flat = []
+  const add = (name, value) => {
+    if (typeof name !== 'string') throw invalidOptions(`${what}: a header name must be a string, got ${typeName(name)}`)
+    if (value === undefined || value === null) return
+    if (typeof value !== 'string') {
+      throw invalidOptions(`header ${JSON.stringify(name)} must be a string, got ${typeName(value)}`)
+    }
+    flat.push(name, value)
+  }
+  try {
+    if (typeof headers.entries === 'function' && (headers instanceof Map || isHeaders(headers))) {
+      for (const [name, value] of headers.entries()) add(name, value)
+    } else if (Array.isArray(headers)) {
+      for (const entry of headers) {
+        if (!Array.isArray(entry) || entry.length !== 2) {
+          throw invalidOptions(`${what} given as an array must hold [name, value] pairs`)
+        }
+        add(entry[0], entry[1])
+      }
+    } else {
+      // Own enumerable properties only: inherited ones are not the caller's headers.
+      for (const name of Object.keys(headers)) add(name, headers[name])
+    }
+  } catch (err) {
+    if (err?.code === 'INVALID_OPTIONS') throw err
+    throw invalidOptions(`cannot read ${what}: ${err?.message ?? String(err)}`)
+  }
+  return flat
+}
+
+const isHeaders = (value) => typeof Headers === 'function' && value instanceof Headers
+
+/**
+ * The body as the binding takes it: { body: string | Uint8Array, bodyType?: string }. Objects and
+ * arrays are JSON (JSON.stringify: `toJSON`, dropped `undefined` and key order are what fetch users
+ * get); binary data is sent as bytes without a copy here; URLSearchParams as a form.
+ */
+function encodeBody(body) {
+  if (body === undefined || body === null) return {}
+  if (typeof body === 'string') return { body }
+  if (typeof body !== 'object') {
+    throw invalidOptions(`body must be an object, an array, a string or binary data, got ${typeName(body)}`)
+  }
+  if (body instanceof Uint8Array) return { body }
+  if (ArrayBuffer.isView(body)) return { body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) }
+  if (body instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && body instanceof SharedArrayBuffer)) {
+    return { body: new Uint8Array(body) }
+  }
+  if (body instanceof URLSearchParams) {
+    return { body: body.toString(), bodyType: 'application/x-www-form-urlencoded;charset=UTF-8' }
+  }
+  if (typeof Blob === 'function' && body instanceof Blob) {
+    throw invalidOptions('a Blob body cannot be read synchronously: pass `body: await blob.arrayBuffer()`')
+  }
+  if (body instanceof Map || body instanceof Set || (typeof FormData === 'function' && body instanceof FormData)) {
+    throw invalidOptions(`body of type ${body.constructor.name} cannot be sent: JSON would send it as {}`)
+  }
+  let json
+  try {
+    json = JSON.stringify(body)
+  } catch (err) {
+    throw invalidOptions(`body cannot be sent as JSON: ${err?.message ?? String(err)}`)
+  }
+  if (typeof json !== 'string') throw invalidOptions('body cannot be sent as JSON')
+  return { body: json, bodyType: 'application/json' }
+}
+
+function checkCallback(name, value) {
+  if (value != null && typeof value !== 'function') {
+    throw invalidOptions(`${name} must be a function, got ${typeName(value)}`)
+  }
+  return value ?? undefined
+}
+
+function checkSignal(signal) {
+  if (signal == null) return undefined
+  let ok = false
+  try {
+    ok =
+      typeof signal === 'object' && typeof signal.addEventListener === 'function' && typeof signal.aborted === 'boolean'
+  } catch {
+    ok = false
+  }
+  if (!ok) throw invalidOptions(`signal must be an AbortSignal, got ${typeName(signal)}`)
+  return signal
+}
+
+/**
+ * Splits request options: { native, callbacks, signal }. `method` is the request's method
+ * (post() and stream() always send POST).
+ */
+function requestOptions(options, method) {
+  checkObject(options, 'options')
+  const url = read(options, 'url')
+  if (url === undefined || url === null) throw invalidUrl('url is required')
+  if (typeof url !== 'string') throw invalidOptions(`url must be a string, got ${typeName(url)}`)
+  const native = { url, method, headers: headerPairs(read(options, 'headers')), ...encodeBody(read(options, 'body')) }
+  for (const name of REQUEST_FIELDS) {
+    const value = read(options, name)
+    if (value !== undefined && value !== null) native[name] = value
+  }
+  const callbacks = {}
+  for (const name of CALLBACKS) callbacks[name] = checkCallback(name, read(options, name))
+  return { native, callbacks, signal: checkSignal(read(options, 'signal')) }
+}
+
+function clientOptions(options) {
+  if (options === undefined || options === null) return undefined
+  checkObject(options, 'client options')
+  const native = { headers: headerPairs(read(options, 'headers')) }
+  for (const name of CLIENT_FIELDS) {
+    const value = read(options, name)
+    if (value !== undefined && value !== null) native[name] = value
+  }
+  return native
+}
+
+module.exports = { requestOptions, clientOptions, headerPairs, encodeBody }

@@ -1,0 +1,120 @@
+'use strict'
+// SseStream, what stream() returns: the request's messages as an async iterator. Messages wait in a
+// queue until the loop takes them; the loop ends when the request ends (clean end, doneData or
+// abort) and throws the final error. A loop that falls behind pauses the native reader, so the
+// queue is bounded in bytes as well as in messages, whatever the size of the events.
+
+const { SseRequest } = require('./request.js')
+
+// Past either high mark the reader stops reading the socket (after the batch in flight); below
+// both low marks it resumes. Bytes count UTF-16 code units of data, event and id (x2 in memory).
+const HIGH_MESSAGES = 1024
+const LOW_MESSAGES = 256
+const HIGH_UNITS = 1 << 20
+const LOW_UNITS = 1 << 18
+
+const size = (msg) => msg.data.length + msg.event.length + msg.id.length
+
+class SseStream {
+  #sink = null
+  #request = null
+  #queue = []
+  #head = 0
+  #units = 0
+  #paused = false
+  #waiters = []
+  #ended = false
+  #failure = null
+
+  /** @param {(callbacks: object) => import('./delivery.js').Sink} start */
+  constructor(start) {
+    const wake = () => {
+      const waiters = this.#waiters
+      if (waiters.length === 0) return
+      this.#waiters = []
+      for (const waiter of waiters) waiter()
+    }
+    this.#sink = start(() => ({
+      onMessage: (msg) => {
+        this.#queue.push(msg)
+        this.#units += size(msg)
+        if (!this.#paused && (this.#queue.length - this.#head >= HIGH_MESSAGES || this.#units >= HIGH_UNITS)) {
+          this.#paused = true
+          this.#sink.native.pause(this.#sink.id)
+        }
+        wake()
+      },
+    }))
+    this.#request = new SseRequest(this.#sink)
+    this.#sink.done.then(
+      () => {
+        this.#ended = true
+        wake()
+      },
+      (err) => {
+        this.#ended = true
+        this.#failure = err
+        wake()
+      },
+    )
+  }
+
+  /** Stops the request; the loop ends after the messages already received. */
+  abort() {
+    this.#request.abort()
+  }
+
+  /** The request's `done`: 'end' | 'done' | 'abort', or rejects with the final SseError. */
+  get done() {
+    return this.#sink.done
+  }
+
+  /** The handle of the underlying request. */
+  get request() {
+    return this.#request
+  }
+
+  #take() {
+    const value = this.#queue[this.#head]
+    this.#queue[this.#head++] = undefined
+    this.#units -= size(value)
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0
+      this.#head = 0
+    }
+    if (this.#paused && this.#queue.length - this.#head <= LOW_MESSAGES && this.#units <= LOW_UNITS) {
+      this.#paused = false
+      this.#sink.native.resume(this.#sink.id)
+    }
+    return value
+  }
+
+  async next() {
+    for (;;) {
+      if (this.#head < this.#queue.length) return { value: this.#take(), done: false }
+      if (this.#failure !== null) {
+        const err = this.#failure
+        this.#failure = null
+        throw err
+      }
+      if (this.#ended) return { value: undefined, done: true }
+      await new Promise((resolve) => this.#waiters.push(resolve))
+    }
+  }
+
+  /** Leaving a loop early (break, return, throw) aborts the request. */
+  async return() {
+    this.#request.abort()
+    this.#ended = true
+    this.#queue.length = 0
+    this.#head = 0
+    this.#units = 0
+    return { value: undefined, done: true }
+  }
+
+  [Symbol.asyncIterator]() {
+    return this
+  }
+}
+
+module.exports = { SseStream }

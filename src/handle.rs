@@ -1,0 +1,71 @@
+//! The native half of one request's handle: what the request's task and the JS thread share. The
+//! JS half (`SseRequest` in lib/request.js) owns everything a user can read.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// The open requests of one `ServerSentEvents`, by id. Touched on the JS thread only: a request
+/// enters at start and leaves when its end record has been delivered or when it is aborted.
+pub type Registry = Mutex<HashMap<u32, Arc<RequestShared>>>;
+
+pub struct RequestShared {
+  pub id: u32,
+  pub cancel: CancellationToken,
+  /// Set by a `stream()` whose consumer fell behind: the task stops reading the socket until cleared.
+  paused: AtomicBool,
+  resumed: Notify,
+}
+
+impl RequestShared {
+  pub fn new(id: u32, cancel: CancellationToken) -> RequestShared {
+    RequestShared {
+      id,
+      cancel,
+      paused: AtomicBool::new(false),
+      resumed: Notify::new(),
+    }
+  }
+
+  /// Returns once the request is not paused (at once in the usual case). Abort needs no wake-up
+  /// here: it cancels the whole task, this wait included.
+  pub async fn wait_resumed(&self) {
+    loop {
+      let resumed = self.resumed.notified();
+      tokio::pin!(resumed);
+      resumed.as_mut().enable();
+      if !self.paused.load(Ordering::Acquire) {
+        return;
+      }
+      resumed.await;
+    }
+  }
+
+  pub fn set_paused(&self, paused: bool) {
+    self.paused.store(paused, Ordering::Release);
+    if !paused {
+      self.resumed.notify_waiters();
+    }
+  }
+}
+
+/// Locks a registry; a panic elsewhere while it was held leaves a usable map.
+pub fn lock(registry: &Registry) -> std::sync::MutexGuard<'_, HashMap<u32, Arc<RequestShared>>> {
+  registry.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Cancels every request of a registry and empties it; returns their ids for the JS side to
+/// silence (records of theirs may already be queued).
+pub fn abort_all(registry: &Registry) -> Vec<u32> {
+  let drained: Vec<Arc<RequestShared>> = lock(registry).drain().map(|(_, r)| r).collect();
+  drained
+    .iter()
+    .map(|shared| {
+      shared.cancel.cancel();
+      shared.id
+    })
+    .collect()
+}

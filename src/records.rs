@@ -1,0 +1,366 @@
+//! The record protocol between the request tasks and the JS thread, and its encoder.
+//!
+//! A batch reaches JS as `deliver(texts, meta, ends)` (lib/delivery.js decodes it): `texts` holds
+//! every string of the batch back to back, cut into segments of 32 KiB or a little more; `meta` a
+//! run of records, each `[kind, requestId, ...]`; the records of segment k end at meta index
+//! `ends[k]` (a record's strings never straddle two segments). Lengths count UTF-16 code units;
+//! `NONE` = 0xffffffff means "not present".
+//!
+//! | kind      | meta                                              | text                              |
+//! |-----------|---------------------------------------------------|-----------------------------------|
+//! | OPEN 1    | `[1, id, len]`                                    | JSON `{ status, headers }`        |
+//! | MESSAGE 2 | `[2, id, dataLen, eventLen/NONE, idLen/NONE, retry/NONE]` | data, event type, id     |
+//! | ERROR 3   | `[3, id, len]`                                    | JSON of an error that is retried  |
+//! | END 4     | `[4, id, how]` (0: the body ended, 1: `doneData`) |                                   |
+//! | FAIL 5    | `[5, id, len]`                                    | JSON of the final error           |
+//! | ID 6      | `[6, id, len]`                                    | the new last event id             |
+//! | TEXT 7    | `[7, id, len]`                                    | events as `text/event-stream`     |
+//!
+//! A request started with `text: true` (a relay) gets its events as TEXT records instead of
+//! MESSAGE records: the events of one read re-encoded by `sse_core::encode` in one string, so the
+//! JS side writes it to a socket without building an object per event; an ID record follows when
+//! they changed the last event id.
+//! MESSAGE: event type NONE is "message"; id NONE is "unchanged since this request's last record";
+//! retry is in ms, values of NONE and above are sent as NONE - 1. ID is sent when a block without
+//! data changed the last event id (an id-only block), after the messages of the same read.
+//! END and FAIL are a request's last record. `__test__/fixtures/records.json` pins the layout from
+//! both sides: `golden_fixture` below encodes it, __test__/records.test.mjs decodes it.
+
+use std::sync::Arc;
+
+use sse_core::request::ReadyState;
+use sse_core::{Error, Event};
+
+use crate::delivery::Hub;
+use crate::error::error_json;
+use crate::handle::RequestShared;
+
+pub const KIND_OPEN: u32 = 1;
+pub const KIND_MESSAGE: u32 = 2;
+pub const KIND_ERROR: u32 = 3;
+pub const KIND_END: u32 = 4;
+pub const KIND_FAIL: u32 = 5;
+pub const KIND_ID: u32 = 6;
+pub const KIND_TEXT: u32 = 7;
+pub const NONE: u32 = u32::MAX;
+
+/// How a request ended cleanly, in an END record.
+#[derive(Debug, Clone, Copy)]
+pub enum End {
+  Body = 0,
+  DoneData = 1,
+}
+
+/// One request's records since its last hand-over to the hub.
+#[derive(Default)]
+pub struct Records {
+  pub id: u32,
+  pub text: String,
+  pub meta: Vec<u32>,
+  /// The id last sent to JS: an unchanged id is sent as NONE, not as a string.
+  last_id: String,
+  /// TEXT mode: the events since the last record, re-encoded.
+  text_mode: bool,
+  events_text: String,
+  /// TEXT mode: the id in force as of `events_text` (sent in an ID record after it).
+  text_id: String,
+}
+
+impl Records {
+  pub fn new(id: u32) -> Records {
+    Records {
+      id,
+      ..Records::default()
+    }
+  }
+
+  /// Events as TEXT records (see the module docs).
+  pub fn text_mode(id: u32) -> Records {
+    Records {
+      id,
+      text_mode: true,
+      ..Records::default()
+    }
+  }
+
+  /// In TEXT mode, the events so far become one TEXT record (and an ID record if the id moved):
+  /// called before any other record and at each hand-over, so the order of records is kept.
+  pub fn flush_text(&mut self) {
+    if self.events_text.is_empty() {
+      return;
+    }
+    let text = std::mem::take(&mut self.events_text);
+    self.push_json(KIND_TEXT, &text);
+    self.events_text = text;
+    self.events_text.clear();
+    let id = std::mem::take(&mut self.text_id);
+    self.last_event_id(&id);
+    self.text_id = id;
+  }
+
+  fn push_str(&mut self, s: &str) {
+    self.meta.push(utf16_len(s));
+    self.text.push_str(s);
+  }
+
+  fn push_json(&mut self, kind: u32, json: &str) {
+    self.meta.extend_from_slice(&[kind, self.id]);
+    self.push_str(json);
+  }
+
+  pub fn open(&mut self, status: u16, headers: &http::HeaderMap) {
+    self.flush_text();
+    // A header sent more than once (set-cookie, vary, ...) keeps every value, joined with ", "
+    // as fetch's `Headers.get` does.
+    let mut map = serde_json::Map::new();
+    for name in headers.keys() {
+      let mut joined = String::new();
+      for value in headers.get_all(name) {
+        if !joined.is_empty() {
+          joined.push_str(", ");
+        }
+        joined.push_str(&String::from_utf8_lossy(value.as_bytes()));
+      }
+      map.insert(name.as_str().to_owned(), serde_json::Value::String(joined));
+    }
+    let json = serde_json::json!({ "status": status, "headers": map }).to_string();
+    self.push_json(KIND_OPEN, &json);
+  }
+
+  pub fn message(&mut self, event: &Event<'_>) {
+    if self.text_mode {
+      let changed = event.id != self.text_id;
+      sse_core::encode::encode_event(event, changed, &mut self.events_text);
+      if changed {
+        self.text_id.clear();
+        self.text_id.push_str(event.id);
+      }
+      return;
+    }
+    self.meta.extend_from_slice(&[KIND_MESSAGE, self.id]);
+    self.push_str(event.data);
+    if event.event == "message" {
+      self.meta.push(NONE);
+    } else {
+      self.push_str(event.event);
+    }
+    if self.id_unchanged(event.id) {
+      self.meta.push(NONE);
+    } else {
+      self.push_str(event.id);
+      self.last_id.clear();
+      self.last_id.push_str(event.id);
+    }
+    let retry = event
+      .retry
+      .map_or(NONE, |ms| ms.min(u64::from(NONE - 1)) as u32);
+    self.meta.push(retry);
+  }
+
+  /// Lengths first: most streams have no ids, and a memcmp call per event for two empty strings
+  /// took a third of the reader thread's time in the scenario A profile.
+  fn id_unchanged(&self, id: &str) -> bool {
+    id.len() == self.last_id.len() && (id.is_empty() || id == self.last_id)
+  }
+
+  /// The last event id after a read: an ID record when an id-only block changed it.
+  pub fn last_event_id(&mut self, id: &str) {
+    if self.text_mode && !self.events_text.is_empty() {
+      // Said after the TEXT record, by flush_text.
+      if id != self.text_id {
+        self.text_id.clear();
+        self.text_id.push_str(id);
+      }
+      return;
+    }
+    if self.text_mode && id != self.text_id {
+      self.text_id.clear();
+      self.text_id.push_str(id);
+    }
+    if !self.id_unchanged(id) {
+      self.push_json(KIND_ID, id);
+      self.last_id.clear();
+      self.last_id.push_str(id);
+    }
+  }
+
+  pub fn error(&mut self, err: &Error, attempt: u32) {
+    self.flush_text();
+    self.push_json(KIND_ERROR, &error_json(err, attempt, true));
+  }
+
+  pub fn end(&mut self, how: End) {
+    self.flush_text();
+    self
+      .meta
+      .extend_from_slice(&[KIND_END, self.id, how as u32]);
+  }
+
+  pub fn fail(&mut self, err: &Error, attempt: u32) {
+    self.flush_text();
+    self.push_json(KIND_FAIL, &error_json(err, attempt, false));
+  }
+}
+
+/// The core's `Sink` for one request: encodes what happens into records and hands them to the hub
+/// at each flush (the end of one network read).
+pub struct RecordSink {
+  hub: Arc<Hub>,
+  shared: Arc<RequestShared>,
+  records: Records,
+}
+
+impl RecordSink {
+  pub fn new(hub: Arc<Hub>, shared: Arc<RequestShared>, text_mode: bool) -> RecordSink {
+    RecordSink {
+      records: if text_mode {
+        Records::text_mode(shared.id)
+      } else {
+        Records::new(shared.id)
+      },
+      hub,
+      shared,
+    }
+  }
+
+  async fn hand_over(&mut self) {
+    self.records.flush_text();
+    if !self.records.meta.is_empty() {
+      let Records { text, meta, .. } = &mut self.records;
+      self.hub.push(text, meta).await;
+    }
+  }
+
+  /// The request is over: its last record.
+  pub async fn end(mut self, how: End) {
+    self.records.end(how);
+    self.hand_over().await;
+  }
+
+  pub async fn fail(mut self, err: &Error, attempt: u32) {
+    self.records.fail(err, attempt);
+    self.hand_over().await;
+  }
+}
+
+impl sse_core::Sink for RecordSink {
+  /// The JS module derives readyState from the records themselves (OPEN, ERROR, END, FAIL).
+  fn state(&mut self, _state: ReadyState) {}
+
+  fn open(&mut self, status: u16, headers: &http::HeaderMap) {
+    self.records.open(status, headers);
+  }
+
+  fn event(&mut self, event: Event<'_>) {
+    self.records.message(&event);
+  }
+
+  fn last_event_id(&mut self, id: &str) {
+    self.records.last_event_id(id);
+  }
+
+  fn error(&mut self, err: &Error, attempt: u32) {
+    self.records.error(err, attempt);
+  }
+
+  async fn flush(&mut self) {
+    self.hand_over().await;
+    // A stream() consumer that fell behind holds the reader here; the socket fills and TCP slows
+    // the server down.
+    self.shared.wait_resumed().await;
+  }
+}
+
+/// JS string offsets count UTF-16 code units, Rust's count bytes.
+fn utf16_len(s: &str) -> u32 {
+  let n = if s.is_ascii() {
+    s.len()
+  } else {
+    s.chars().map(char::len_utf16).sum()
+  };
+  n as u32
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use sse_core::ErrorCode;
+
+  #[test]
+  fn utf16_lengths() {
+    assert_eq!(utf16_len("abc"), 3);
+    assert_eq!(utf16_len("é"), 1);
+    assert_eq!(utf16_len("日本"), 2);
+    assert_eq!(utf16_len("😀"), 2);
+  }
+
+  fn ev<'a>(data: &'a str, event: &'a str, id: &'a str, retry: Option<u64>) -> Event<'a> {
+    Event {
+      data,
+      event,
+      id,
+      retry,
+    }
+  }
+
+  /// Encodes a fixed sequence of two requests and compares it with the fixture that
+  /// __test__/records.test.mjs decodes. `UPDATE_FIXTURES=1 cargo test` rewrites it after a
+  /// deliberate protocol change.
+  #[test]
+  fn golden_fixture() {
+    let mut a = Records::new(7);
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "text/event-stream".parse().unwrap());
+    headers.append("set-cookie", "a=1".parse().unwrap());
+    headers.append("set-cookie", "b=2".parse().unwrap());
+    a.open(200, &headers);
+    a.message(&ev("plain", "message", "", None));
+    a.message(&ev("line 1\nline 2", "update", "1", None));
+    a.message(&ev("same id", "message", "1", Some(2500)));
+    a.message(&ev("héllo 日本 😀", "message", "2", None));
+    a.last_event_id("2");
+    a.last_event_id("only-id");
+    a.error(
+      &Error::new(ErrorCode::Timeout, "no data for 10 ms (timeout)"),
+      0,
+    );
+    a.message(&ev("after retry", "message", "only-id", Some(u64::MAX)));
+    a.end(End::DoneData);
+    let mut b = Records::new(8);
+    b.fail(
+      &Error::http_status(503, "Service Unavailable", "busy".into(), None),
+      2,
+    );
+    let mut c = Records::new(9);
+    c.end(End::Body);
+    let mut d = Records::text_mode(10);
+    d.open(200, &http::HeaderMap::new());
+    d.message(&ev("a\nb", "message", "", None));
+    d.message(&ev("c", "update", "5", Some(100)));
+    d.last_event_id("5");
+    d.flush_text();
+    d.message(&ev("d", "message", "5", None));
+    d.last_event_id("6");
+    d.end(End::Body);
+    let mut text = String::new();
+    let mut meta = Vec::new();
+    for r in [&a, &b, &c, &d] {
+      text.push_str(&r.text);
+      meta.extend_from_slice(&r.meta);
+    }
+    let encoded = serde_json::json!({ "texts": [text], "meta": meta, "ends": [meta.len()] });
+    let encoded = encoded.to_string() + "\n";
+    let path = concat!(
+      env!("CARGO_MANIFEST_DIR"),
+      "/__test__/fixtures/records.json"
+    );
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+      std::fs::write(path, &encoded).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert_eq!(
+      encoded, committed,
+      "the record encoding changed: update lib/delivery.js and run UPDATE_FIXTURES=1 cargo test"
+    );
+  }
+}
