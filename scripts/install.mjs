@@ -5,10 +5,16 @@
 // 2. Otherwise (another platform, or optional dependencies left out) build it from the shipped Rust
 //    sources with plain `cargo build --release`, the cdylib copied to `native-sse.<platform>.node`,
 //    the name index.js tries first. Plain cargo because @napi-rs/cli is a devDependency, absent here.
-// 3. Without cargo, fail the install with what is missing and how to get it.
+// 3. Without cargo or a C compiler (ring compiles C and assembly), fail the install before building,
+//    with what is missing and how to get it.
+// 4. While cargo builds (1.5 to 3.5 minutes), cargo's own lines go to stderr and a progress line
+//    (crates compiled so far, then the final link, and seconds) every 15 s; npm shows them with
+//    --foreground-scripts, and in its log on failure.
+// 5. A failure says how to try again: after a failed `npm install` npm rolls the package back, so
+//    the command is `npm install` again, not `npm rebuild` (which has nothing to rebuild then).
 //
 // Plain Node, no dependencies: it runs before anything else of the package can.
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -45,44 +51,39 @@ const why = prebuilt.includes(platform)
 
 if (spawnSync('cargo', ['--version'], { stdio: 'ignore' }).status !== 0) {
   log(`${why}, and building one from source needs Rust's cargo, which is not on PATH.`)
-  log('Install Rust (stable, https://rustup.rs) and a C compiler (gcc or clang; ring builds C code),')
-  log(`then run \`npm rebuild ${pkg.name}\`. The load error was:`)
+  log(`Install Rust (stable, https://rustup.rs) and a C compiler (${compilerAdvice()}),`)
+  log(`then ${rerunHint()}. The load error was:`)
   process.stderr.write(loadErrors(first.stderr))
   process.exit(1)
 }
+const compiler = findCCompiler()
+if (!compiler) {
+  log(`${why}, and building one from source needs a C compiler (ring, the TLS crypto library,`)
+  log(`compiles C and assembly); none was found (${process.platform === 'win32' ? 'cl, CC' : 'cc, gcc, clang, CC'}).`)
+  log(`Install one: ${compilerAdvice()}; then ${rerunHint()}.`)
+  process.exit(1)
+}
 
-log(`${why}: building it from source with cargo (release, a few minutes)`)
+log(`${why}: building it from source with cargo and ${compiler} (release build, 1.5 to 3.5 minutes)`)
 const env = { ...process.env }
 // rustup's musl targets link statically by default and then cannot build a cdylib.
 if (musl && !/crt-static/.test(env.RUSTFLAGS ?? '')) {
   env.RUSTFLAGS = `${env.RUSTFLAGS ?? ''} -C target-feature=-crt-static`.trim()
 }
 // json-render-diagnostics: artifact paths on stdout (wherever CARGO_TARGET_DIR puts them),
-// compiler messages rendered for humans on stderr.
-const build = spawnSync(
-  'cargo',
-  ['build', '--release', '--locked', '--lib', '--message-format=json-render-diagnostics'],
-  {
-    cwd: root,
-    env,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 256 * 1024 * 1024,
-  },
-)
+// compiler messages and cargo's `Compiling ...` lines rendered for humans on stderr.
+const build = await runCargo(['build', '--release', '--locked', '--lib', '--message-format=json-render-diagnostics'], {
+  cwd: root,
+  env,
+})
 if (build.status !== 0) {
-  log(`cargo build failed (${build.error?.message ?? `exit code ${build.status}`}); see its output above.`)
+  log(`cargo build failed (${build.error ?? `exit code ${build.status}`}); see its output above.`)
+  log(`Fix what it reports, then ${rerunHint()}.`)
   process.exit(1)
 }
 
 const libExt = { darwin: '.dylib', win32: '.dll' }[process.platform] ?? '.so'
-const artifact = build.stdout
-  .split('\n')
-  .filter((line) => line.startsWith('{'))
-  .map((line) => JSON.parse(line))
-  .filter((msg) => msg.reason === 'compiler-artifact' && msg.target.kind.includes('cdylib'))
-  .flatMap((msg) => msg.filenames)
-  .find((file) => file.endsWith(libExt))
+const artifact = build.cdylibs.find((file) => file.endsWith(libExt))
 if (!artifact) {
   log(`cargo build succeeded but reported no ${libExt} library`)
   process.exit(1)
@@ -99,7 +100,96 @@ if (second.status !== 0) {
   process.stderr.write(loadErrors(second.stderr))
   process.exit(1)
 }
-log(`built ${dest}`)
+log(`built ${dest} in ${build.seconds} s`)
+
+// Runs cargo with its stderr shown as it comes, its JSON messages read from stdout, and a progress
+// line every 15 s (npm buffers script output, so this is what a --foreground-scripts or CI log shows
+// between cargo's own lines). Resolves with the exit status and the cdylib paths cargo reported.
+function runCargo(args, options) {
+  const started = Date.now()
+  const child = spawn('cargo', args, { ...options, stdio: ['ignore', 'pipe', 'inherit'] })
+  let built = 0
+  let coreBuilt = false
+  let pending = ''
+  const cdylibs = []
+  child.stdout.setEncoding('utf8')
+  child.stdout.on('data', (chunk) => {
+    const lines = (pending + chunk).split('\n')
+    pending = lines.pop()
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue
+      const msg = JSON.parse(line)
+      if (msg.reason !== 'compiler-artifact') continue
+      built++
+      if (msg.target.name === 'sse_core') coreBuilt = true
+      if (msg.target.kind.includes('cdylib')) cdylibs.push(...msg.filenames)
+    }
+  })
+  const seconds = () => Math.round((Date.now() - started) / 1000)
+  // No total: Cargo.lock lists every platform's crates (211; a Linux build compiles 143). Once
+  // sse-core is built only the addon is left, and its optimised link is the last minute or two.
+  const timer = setInterval(() => {
+    const stage = coreBuilt ? 'compiling and linking the addon itself (the last step)' : `${built} crates compiled`
+    log(`building: ${stage}, ${seconds()} s`)
+  }, 15_000)
+  return new Promise((resolve) => {
+    child.on('error', (err) => {
+      clearInterval(timer)
+      resolve({ status: null, error: err.message, cdylibs, seconds: seconds() })
+    })
+    child.on('close', (status, signal) => {
+      clearInterval(timer)
+      resolve({ status, error: signal ? `killed by ${signal}` : undefined, cdylibs, seconds: seconds() })
+    })
+  })
+}
+
+// The C compiler the cc crate would use: $CC, else cc/gcc/clang on Unix; MSVC on Windows (cc finds it
+// through the Visual Studio installer even outside a developer prompt, so `cl` need not be on PATH).
+function findCCompiler() {
+  const runs = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore', shell: false, timeout: 10_000 }).status === 0
+  if (process.env.CC) return runs(process.env.CC, ['--version']) || runs(process.env.CC, []) ? process.env.CC : null
+  if (process.platform === 'win32') {
+    if (spawnSync('where', ['cl'], { stdio: 'ignore' }).status === 0) return 'cl (MSVC)'
+    const installer = join(
+      process.env['ProgramFiles(x86)'] ?? 'C:\\Program Files (x86)',
+      'Microsoft Visual Studio',
+      'Installer',
+      'vswhere.exe',
+    )
+    if (!existsSync(installer)) return null
+    const vs = spawnSync(
+      installer,
+      [
+        '-latest',
+        '-products',
+        '*',
+        '-requires',
+        'Microsoft.VisualStudio.Component.VC.Tools.x86.x64',
+        '-property',
+        'installationPath',
+      ],
+      { encoding: 'utf8' },
+    )
+    return vs.status === 0 && vs.stdout.trim() ? 'MSVC (Visual Studio Build Tools)' : null
+  }
+  return ['cc', 'gcc', 'clang'].find((cmd) => runs(cmd, ['--version'])) ?? null
+}
+
+function compilerAdvice() {
+  if (process.platform === 'win32') return 'Visual Studio Build Tools with the "Desktop development with C++" workload'
+  if (process.platform === 'darwin') return 'the Xcode Command Line Tools: xcode-select --install'
+  return 'build-essential on Debian/Ubuntu, gcc on Fedora, build-base on Alpine (apk add build-base)'
+}
+
+// How to run this script again. After a failed first install npm removes the package again, so
+// `npm rebuild` would find nothing; only a failed `npm rebuild` is retried as such.
+function rerunHint() {
+  const tool = (process.env.npm_config_user_agent ?? '').split('/')[0] || 'npm'
+  if (tool === 'npm' && process.env.npm_command === 'rebuild') return `run \`npm rebuild ${pkg.name}\` again`
+  if (tool !== 'npm') return `run \`${tool} install\` again`
+  return 'run `npm install` again (npm rolled this install back, so `npm rebuild` has nothing to rebuild)'
+}
 
 // The names index.js (generated by napi build) looks for next to itself.
 function platformName(isMuslLibc) {

@@ -57,7 +57,15 @@ if grep -q '\.node$' "$tmp/main-files"; then
   grep '\.node$' "$tmp/main-files" >&2
   exit 1
 fi
-for f in package.json index.js index.mjs index.d.ts lib/runtime.js lib/header.d.ts scripts/install.mjs \
+# The JS entry points come from package.json (main, types, every file exports names), so this list
+# follows the layout of index.js/binding.js; the rest is what the install script and cargo need.
+mapfile -t entries < <(node -e '
+  const pkg = require("./package.json")
+  const out = new Set([pkg.main, pkg.types].filter(Boolean))
+  const walk = (v) => (typeof v === "string" ? out.add(v) : v && Object.values(v).forEach(walk))
+  walk(pkg.exports)
+  for (const f of out) console.log(f.replace(/^\.\//, ""))')
+for f in package.json "${entries[@]}" lib/load-error.js scripts/install.mjs LICENSE \
   Cargo.toml Cargo.lock build.rs src/lib.rs crates/sse-core/Cargo.toml crates/sse-core/src/lib.rs; do
   grep -qx "$f" "$tmp/main-files" || { echo "pack:check: $f is missing from the main tarball" >&2; exit 1; }
 done
