@@ -1,6 +1,4 @@
-import { createRequire } from 'node:module'
-
-const cjs = createRequire(import.meta.url)('./index.js')
+import cjs from './index.js'
 
 export const { SSEClient, ServerSentEvents, SseRequest, SseStream, SseError, isSseError, encodeEvent, encodeComment } =
   cjs

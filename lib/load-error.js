@@ -238,7 +238,10 @@ function runtimeName(runtime) {
 function loadError(errors, context) {
   const error = new Error(explainLoadError(errors, context))
   error.code = 'ERR_NATIVE_SSE_LOAD'
-  error.cause = errors
+  // Not the generated loader's own wrapper ("npm has a bug ... remove package-lock.json"), which
+  // sends people the wrong way: what it wraps, the failures of each file it tried.
+  const wrapped = !Array.isArray(errors) && /^Cannot find native binding/.test(errors?.message ?? '')
+  error.cause = wrapped && errors.cause !== undefined ? errors.cause : errors
   return error
 }
 

@@ -1,10 +1,17 @@
 'use strict'
 // The generated binding (binding.js, by `napi build --js binding.js`), loaded once per environment
-// (the main thread, each worker) and handed the batch decoder.
+// (the main thread, each worker) and handed the batch decoder. A binding that cannot be loaded is
+// explained (which platform package was expected, and the fix for each package manager).
 
 const { deliver } = require('./delivery.js')
+const { loadError } = require('./load-error.js')
 
-const binding = require('../binding.js')
+let binding
+try {
+  binding = require('../binding.js')
+} catch (err) {
+  throw loadError(err)
+}
 binding.init(deliver)
 
 module.exports = binding
