@@ -22,7 +22,8 @@ new EventSource(new URL('http://127.0.0.1:1/sse'), { headers: [['x-a', '1']] })
 // Assignable to Node's global EventSource (undici-types), instance and constructor.
 const asGlobal: globalThis.EventSource = es
 const Ctor: typeof globalThis.EventSource = EventSource
-const same: typeof EventSource = DefaultEventSource
+// Compiled as CommonJS: a default import is module.exports (the ESM entry exports EventSource as default).
+const same: typeof EventSource = DefaultEventSource.EventSource
 const asUndici: UndiciEventSource = es
 void [asGlobal, Ctor, same, asUndici]
 

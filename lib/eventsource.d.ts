@@ -124,5 +124,3 @@ export declare class EventSource extends EventTarget {
     options?: boolean | EventListenerOptions,
   ): void
 }
-
-export default EventSource

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module'
-const { EventSource, ErrorEvent } = createRequire(import.meta.url)('./eventsource.js')
-export { EventSource, ErrorEvent }
-export default EventSource
+import cjs from './eventsource.js'
+
+export const { EventSource, ErrorEvent } = cjs
+export default cjs.EventSource

@@ -1,3 +1,3 @@
-import { createRequire } from 'node:module'
-const { fetchEventSource, EventStreamContentType } = createRequire(import.meta.url)('./fetch-event-source.js')
-export { fetchEventSource, EventStreamContentType }
+import cjs from './fetch-event-source.js'
+
+export const { fetchEventSource, EventStreamContentType } = cjs

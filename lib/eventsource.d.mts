@@ -1,0 +1,4 @@
+import { EventSource } from './eventsource.js'
+
+export * from './eventsource.js'
+export default EventSource

@@ -1,0 +1,1 @@
+export * from './fetch-event-source.js'
