@@ -14,7 +14,7 @@
 //   (reconnectCount 2**32-1, reconnectAfterEvents 'always'); we only mirror the state. A clean end
 //   of the response body also reestablishes, but the native request treats that as the end, so
 //   this file starts the next request itself, with the last id and reconnection time it has seen.
-const { SSEClient } = require('../index.js')
+const { sharedInstance } = require('./shared-instance.js')
 
 const CONNECTING = 0
 const OPEN = 1
@@ -31,24 +31,6 @@ const DEFAULT_TIMEOUT_MS = 300_000
 // mistakes in the request itself, which a reconnect would only repeat.
 const FAIL_CODES = new Set(['HTTP_STATUS', 'BAD_CONTENT_TYPE', 'INVALID_URL', 'INVALID_OPTIONS'])
 
-// One ServerSentEvents instance per SSEClient, made on first use: a registered instance per
-// EventSource would pile up in the client's registry.
-const instances = new WeakMap()
-let defaultClient = null
-function instanceOf(client) {
-  if (client === undefined) {
-    defaultClient ??= new SSEClient()
-    client = defaultClient
-  } else if (!(client instanceof SSEClient)) {
-    throw new TypeError('init.client must be an SSEClient')
-  }
-  let sse = instances.get(client)
-  if (sse === undefined) {
-    sse = client.create()
-    instances.set(client, sse)
-  }
-  return sse
-}
 
 /** The `error` event: a plain Event with the `eventsource` package's `code` and `message`. */
 class ErrorEvent extends Event {
@@ -116,7 +98,7 @@ class EventSource extends EventTarget {
       )
     }
     this.#withCredentials = Boolean(init.withCredentials)
-    this.#sse = instanceOf(init.client)
+    this.#sse = sharedInstance(init.client)
     const headers = toHeaders(init.headers)
     headers.accept ??= 'text/event-stream'
     this.#options = {

@@ -14,7 +14,7 @@
 // - a clean end of the response calls onclose() and resolves the promise (no reconnect, unless
 //   onclose throws); aborting init.signal resolves it, with no further callback.
 // - the next attempt sends Last-Event-ID: the last id the server sent.
-const { SSEClient } = require('../index.js')
+const { sharedInstance } = require('./shared-instance.js')
 
 const EventStreamContentType = 'text/event-stream'
 const DEFAULT_RETRY_MS = 1000
@@ -22,22 +22,6 @@ const DEFAULT_RETRY_MS = 1000
 // this module replaces runs on it, so the same silence limit applies unless init.timeout says.
 const DEFAULT_TIMEOUT_MS = 300_000
 
-const instances = new WeakMap()
-let defaultClient = null
-function instanceOf(client) {
-  if (client === undefined) {
-    defaultClient ??= new SSEClient()
-    client = defaultClient
-  } else if (!(client instanceof SSEClient)) {
-    throw new TypeError('init.client must be an SSEClient')
-  }
-  let sse = instances.get(client)
-  if (sse === undefined) {
-    sse = client.create()
-    instances.set(client, sse)
-  }
-  return sse
-}
 
 /** The package's check when no onopen is given. */
 function defaultOnOpen(response) {
@@ -120,7 +104,7 @@ function fetchEventSource(input, init = {}) {
     const headers = toHeaders(inputHeaders)
     headers.accept ??= EventStreamContentType
     const onopen = inputOnOpen ?? defaultOnOpen
-    const sse = instanceOf(client)
+    const sse = sharedInstance(client)
 
     // Sent as last-event-id on the next attempt; null: not sent.
     let lastId = headers['last-event-id'] ?? null
