@@ -31,7 +31,6 @@ const DEFAULT_TIMEOUT_MS = 300_000
 // mistakes in the request itself, which a reconnect would only repeat.
 const FAIL_CODES = new Set(['HTTP_STATUS', 'BAD_CONTENT_TYPE', 'INVALID_URL', 'INVALID_OPTIONS'])
 
-
 /** The `error` event: a plain Event with the `eventsource` package's `code` and `message`. */
 class ErrorEvent extends Event {
   constructor(type, init = {}) {

@@ -22,7 +22,6 @@ const DEFAULT_RETRY_MS = 1000
 // this module replaces runs on it, so the same silence limit applies unless init.timeout says.
 const DEFAULT_TIMEOUT_MS = 300_000
 
-
 /** The package's check when no onopen is given. */
 function defaultOnOpen(response) {
   const contentType = response.headers.get('content-type')
