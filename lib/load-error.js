@@ -240,7 +240,7 @@ function loadError(errors, context) {
   error.code = 'ERR_NATIVE_SSE_LOAD'
   // Not the generated loader's own wrapper ("npm has a bug ... remove package-lock.json"), which
   // sends people the wrong way: what it wraps, the failures of each file it tried.
-  const wrapped = !Array.isArray(errors) && /^Cannot find native binding/.test(errors?.message ?? '')
+  const wrapped = !Array.isArray(errors) && (errors?.message ?? '').startsWith('Cannot find native binding')
   error.cause = wrapped && errors.cause !== undefined ? errors.cause : errors
   return error
 }
