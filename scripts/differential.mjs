@@ -22,16 +22,16 @@ import { createParser } from 'eventsource-parser'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CASES = Number(process.env.DIFF_CASES ?? 20000)
 const SEED = Number(process.env.DIFF_SEED ?? 1)
-const U64_MAX = 2n ** 64n - 1n
+const RETRY_MAX = 2n ** 53n - 1n
 
 const KNOWN = {
   'u64-retry': {
     side: 'sse-core',
-    what: 'a retry value above 2^64-1 saturates to 18446744073709551615 ms',
+    what: 'a retry value above 2^53-1 is held at 9007199254740991 ms (Number.MAX_SAFE_INTEGER, exact as a JS number)',
     spec:
       '"If the field value consists of only ASCII digits, then interpret the field value as an integer in base ' +
-      'ten, and set the event stream\'s reconnection time to that integer." No bound is given; sse-core keeps ' +
-      'milliseconds in a u64 (585 million years) rather than a big integer.',
+      'ten, and set the event stream\'s reconnection time to that integer." No bound is given; sse-core holds ' +
+      'it at 2^53-1 ms (285,000 years), which msg.retry reports exactly; the wait itself is capped at 60 s.',
   },
   'number-retry': {
     side: 'eventsource-parser',
@@ -279,7 +279,7 @@ function dropHeldCr(text, fed) {
 function retryValue(digits, knobs) {
   const exact = BigInt(digits)
   if (knobs.has('number-retry')) return String(parseInt(digits, 10))
-  if (knobs.has('u64-retry') && exact > U64_MAX) return String(U64_MAX)
+  if (knobs.has('u64-retry') && exact > RETRY_MAX) return String(RETRY_MAX)
   return String(exact)
 }
 

@@ -121,7 +121,8 @@ fn reference(stream: &[u8], limit: usize, start: &Outcome) -> Outcome {
     let line: String = line.iter().collect();
     // The parser decodes line by line; that must give the same text as decoding the whole stream.
     assert_eq!(line, String::from_utf8_lossy(raw));
-    if data.len() + raw.len() > limit {
+    // maxEventSize counts the whole event as held: data, event type and id buffers, and the line.
+    if data.len() + event_type.len() + id_buffer.len() + raw.len() > limit {
       out.too_large = true;
       return out;
     }
@@ -161,8 +162,9 @@ fn reference(stream: &[u8], limit: usize, start: &Outcome) -> Outcome {
       "event" => event_type = value.to_owned(),
       "id" if !value.contains('\0') => id_buffer = value.to_owned(),
       "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
-        // Only digits, so the one failure is overflow: the parser saturates.
-        let ms = value.parse::<u64>().unwrap_or(u64::MAX);
+        // Only digits, so the one failure is overflow; the parser holds the value at 2^53 - 1
+        // (exact as a JS number).
+        let ms = value.parse::<u64>().unwrap_or(u64::MAX).min((1 << 53) - 1);
         retry = Some(ms);
         out.reconnection_time = Some(ms);
       }
@@ -172,7 +174,8 @@ fn reference(stream: &[u8], limit: usize, start: &Outcome) -> Outcome {
   // The unterminated tail is counted too, except a stream that is only the start of a BOM: those
   // bytes wait in the BOM matcher, not in the line buffer.
   let only_bom_start = body.len() < BOM.len() && BOM.starts_with(body);
-  if !raw_tail.is_empty() && !only_bom_start && data.len() + raw_tail.len() > limit {
+  let held = data.len() + event_type.len() + id_buffer.len();
+  if !raw_tail.is_empty() && !only_bom_start && held + raw_tail.len() > limit {
     out.too_large = true;
   }
   out
