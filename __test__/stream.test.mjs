@@ -107,3 +107,22 @@ test('stream(): abort() ends the loop after the messages already received', asyn
     await srv.close()
   }
 })
+
+test('stream(): onOpen, onError and onClose given to stream() still fire; only messages go to the loop', async () => {
+  const srv = await startServer((req, res) => sse(res, 'data: 1\n\ndata: 2\n\n'))
+  try {
+    const calls = []
+    const stream = new SSEClient().create().stream({
+      url: srv.url,
+      onOpen: (info) => calls.push(`open ${info.status}`),
+      onClose: () => calls.push('close'),
+    })
+    const seen = []
+    for await (const msg of stream) seen.push(msg.data)
+    assert.deepEqual(seen, ['1', '2'])
+    assert.deepEqual(calls, ['open 200', 'close'])
+    assert.equal(await stream.done, 'end')
+  } finally {
+    await srv.close()
+  }
+})

@@ -35,7 +35,9 @@ class SseStream {
       this.#waiters = []
       for (const waiter of waiters) waiter()
     }
-    this.#sink = start(() => ({
+    // The user's onOpen, onError and onClose stay; messages go to the queue.
+    this.#sink = start((callbacks) => ({
+      ...callbacks,
       onMessage: (msg) => {
         this.#queue.push(msg)
         this.#units += size(msg)
