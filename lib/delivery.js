@@ -243,4 +243,4 @@ function deliver(texts, meta, ends) {
   }
 }
 
-module.exports = { Sink, register, abort, aborted, deliver, detach, CONNECTING, OPEN: OPENED, CLOSED }
+module.exports = { Sink, register, abort, aborted, deliver }

@@ -185,4 +185,4 @@ function requestMethod(options) {
   return given.toUpperCase()
 }
 
-module.exports = { requestOptions, requestMethod, clientOptions, headerPairs, encodeBody }
+module.exports = { requestOptions, requestMethod, clientOptions }

@@ -283,4 +283,4 @@ function textWriter(delivered, sink) {
   }
 }
 
-module.exports = { relay, createSink, textWriter }
+module.exports = { relay }
