@@ -9,7 +9,7 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** The client and its registry of instances (the seed's ClientManager). */
+/** The client and its registry of instances (the ClientManager). */
 export declare class NativeClient {
   constructor(options?: ClientOptions | undefined | null)
   /**
@@ -44,9 +44,12 @@ export declare class NativeInstance {
   abort(id: number): void
   /** Aborts every open request of this instance; returns their ids. */
   abortAll(): Uint32Array
-  /** The request's last record has been delivered: it leaves the registry. */
-  finish(id: number): void
-  /** Back-pressure for `stream()`: stop reading the socket once the current batch is handed over. */
+  /** The request's last record has been decoded: it leaves the registry. */
+  release(id: number): void
+  /**
+   * Back-pressure (a `stream()` consumer or a relay's socket fell behind): stop reading the socket
+   * once the current batch is handed over.
+   */
   pause(id: number): void
   resume(id: number): void
 }
@@ -80,10 +83,27 @@ export interface ClientOptions {
 }
 
 /**
- * Called once per environment by lib/delivery.js with its batch decoder
+ * Called once per environment by lib/internal/binding.js with the batch decoder
  * `deliver(texts: string[], meta: Uint32Array, ends: Uint32Array): void` (src/records.rs).
  */
 export declare function init(deliver: (texts: string[], meta: Uint32Array, ends: Uint32Array) => void): void
+
+export declare const KIND_END: number
+
+export declare const KIND_ERROR: number
+
+export declare const KIND_FAIL: number
+
+export declare const KIND_ID: number
+
+export declare const KIND_MESSAGE: number
+
+export declare const KIND_OPEN: number
+
+export declare const KIND_TEXT: number
+
+/** A length or value that is not present. */
+export declare const NONE: number
 
 /** One request, without its callbacks and signal. */
 export interface RequestOptions {

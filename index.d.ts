@@ -140,7 +140,6 @@ export type SseErrorCode =
   | 'INVALID_URL'
   | 'INVALID_OPTIONS'
   | 'EVENT_TOO_LARGE'
-  | 'ABORTED'
   | 'CALLBACK_THREW'
 
 interface SseErrorFields extends Error {
@@ -185,7 +184,7 @@ export declare function isSseError(value: unknown): value is SseError
 /** How a request ended: the body ended ('end'), `doneData` arrived ('done'), or it was aborted. */
 export type SseEnd = 'end' | 'done' | 'abort'
 
-/** The abortable handle that post() and request() return (the seed's `xhr`). */
+/** The abortable handle that post() and request() return (the original front-end `sse` module's `xhr`). */
 export declare class SseRequest {
   private constructor()
   /** Stops the request and closes its connection. Idempotent; no callback runs after it returns. */
@@ -312,7 +311,7 @@ export declare class ServerSentEvents {
   private constructor()
   /** The instance's id, unique within its SSEClient: `client.get(id)` returns this instance. */
   readonly id: number
-  /** A streaming POST (the seed's `post`). */
+  /** A streaming POST (the original front-end `sse` module's `post`). */
   post(options: RequestOptions): SseRequest
   /** A streaming request with any of GET, POST, PUT, PATCH, DELETE (default POST). */
   request(options: RequestOptions & { method?: HttpMethod | Lowercase<HttpMethod> | undefined }): SseRequest
@@ -327,7 +326,7 @@ export declare class ServerSentEvents {
   abortAll(): void
 }
 
-/** Creates and manages SSE instances (the seed's SSEClient). Options given here are defaults for every request. */
+/** Creates and manages SSE instances (the original front-end `sse` module's SSEClient). Options given here are defaults for every request. */
 export declare class SSEClient {
   constructor(defaults?: ClientOptions)
   /** A new registered instance with a unique numeric id. */

@@ -1,12 +1,13 @@
 'use strict'
-// SSEClient and ServerSentEvents, the seed module's two classes, over the binding's NativeClient
-// (the connection pool and the seed's ClientManager, the registry of instances) and NativeInstance.
+// SSEClient and ServerSentEvents, the two classes of the original front-end `sse` module, over the
+// binding's NativeClient (the connection pool and the ClientManager, the registry of instances) and
+// NativeInstance.
 
-const { NativeClient } = require('./native.js')
-const delivery = require('./delivery.js')
+const { NativeClient } = require('./internal/binding.js')
 const { fromNative } = require('./errors.js')
-const { clientOptions, requestMethod } = require('./options.js')
-const { relay } = require('./relay.js')
+const { clientOptions, requestMethod } = require('./internal/options.js')
+const { aborted } = require('./internal/request-state.js')
+const { relay } = require('./relay/relay.js')
 const { SseRequest, start } = require('./request.js')
 const { SseStream } = require('./stream.js')
 
@@ -31,7 +32,7 @@ class ServerSentEvents {
     return this.#client === client
   }
 
-  /** A streaming POST (the seed's `post`): an object or array `body` is sent as JSON. */
+  /** A streaming POST (the original module's `post`): an object or array `body` is sent as JSON. */
   post(options) {
     return new SseRequest(start(this.#native, options, 'POST'))
   }
@@ -41,14 +42,15 @@ class ServerSentEvents {
     return new SseRequest(start(this.#native, options, requestMethod(options)))
   }
 
-  /** The same request as `post`, as an async iterator of messages. */
+  /** The same request as `request` (POST unless `method` says otherwise), as an async iterator. */
   stream(options) {
-    return new SseStream((wrap) => start(this.#native, options, 'POST', wrap))
+    const method = requestMethod(options)
+    return new SseStream((wrap) => start(this.#native, options, method, wrap))
   }
 
   /**
    * Relays a request to a Node http.ServerResponse (Express `res`, Fastify `reply.raw`) as an
-   * event stream: see lib/relay.js and the README's "Relaying to browsers".
+   * event stream: see lib/relay/relay.js and the README's "Relaying to browsers".
    */
   relay(res, options) {
     return relay((opts, method, wrap, text) => start(this.#native, opts, method, wrap, text), res, options)
@@ -56,7 +58,7 @@ class ServerSentEvents {
 
   /** Aborts every open request of this instance. */
   abortAll() {
-    delivery.aborted(this.#native.abortAll())
+    aborted(this.#native.abortAll())
   }
 }
 
@@ -69,7 +71,7 @@ class SSEClient {
     try {
       this.#native = new NativeClient(native)
     } catch (err) {
-      throw fromNative(err, native)
+      throw fromNative(err)
     }
   }
 
@@ -98,13 +100,13 @@ class SSEClient {
     }
     const ids = this.#native.remove(id)
     if (ids === null) return false
-    delivery.aborted(ids)
+    aborted(ids)
     return true
   }
 
   /** Aborts everything and unregisters every instance. */
   clear() {
-    delivery.aborted(this.#native.clear())
+    aborted(this.#native.clear())
   }
 
   /** How many instances are registered. */

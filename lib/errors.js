@@ -12,7 +12,6 @@ const CODES = new Set([
   'INVALID_URL',
   'INVALID_OPTIONS',
   'EVENT_TOO_LARGE',
-  'ABORTED',
   'CALLBACK_THREW',
 ])
 
@@ -40,15 +39,6 @@ function fromRecord(fields) {
 const invalidOptions = (message) => new SseError('INVALID_OPTIONS', message)
 const invalidUrl = (message) => new SseError('INVALID_URL', message)
 
-// napi-rs's conversion of an options object names the field: "... on RequestOptions.timeout".
-const NAPI_EXPECTED = {
-  StringExpected: 'a string',
-  NumberExpected: 'a number',
-  BooleanExpected: 'a boolean',
-  ObjectExpected: 'an object',
-  ArrayExpected: 'an array',
-}
-
 function typeName(value) {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'array'
@@ -56,18 +46,13 @@ function typeName(value) {
 }
 
 /**
- * An error thrown by the binding for the user's input, as an SseError: the core's own codes pass
- * through; napi-rs's type errors become INVALID_OPTIONS naming the option. Anything else is an
- * internal failure and is rethrown as it is.
+ * An error thrown by the binding for the user's input, as an SseError (the core's codes pass
+ * through). The options' types were checked before the call (internal/options.js), so anything
+ * else is an internal failure and is rethrown as it is.
  */
-function fromNative(err, given) {
+function fromNative(err) {
   if (err instanceof SseError) return err
   if (CODES.has(err?.code)) return new SseError(err.code, err.message)
-  const expected = NAPI_EXPECTED[err?.code] ?? (err?.code === 'InvalidArg' ? 'of another type' : undefined)
-  const field = /on \w+\.(\w+)$/.exec(err?.message ?? '')?.[1]
-  if (expected !== undefined && field !== undefined) {
-    return invalidOptions(`${field} must be ${expected}, got ${typeName(given?.[field])}`)
-  }
   return err
 }
 

@@ -4,7 +4,7 @@
 // abort) and throws the final error. A loop that falls behind pauses the native reader, so the
 // queue is bounded in bytes as well as in messages, whatever the size of the events.
 
-const { toReadableStream, toResponse, toNodeReadable } = require('./adapters.js')
+const { toReadableStream, toResponse, toNodeReadable } = require('./relay/web.js')
 const { SseRequest } = require('./request.js')
 
 // Past either high mark the reader stops reading the socket (after the batch in flight); below
@@ -17,17 +17,16 @@ const LOW_UNITS = 1 << 18
 const size = (msg) => msg.data.length + msg.event.length + msg.id.length
 
 class SseStream {
-  #sink = null
+  #state = null
   #request = null
   #queue = []
   #head = 0
   #units = 0
-  #paused = false
   #waiters = []
   #ended = false
   #failure = null
 
-  /** @param {(callbacks: object) => import('./delivery.js').Sink} start */
+  /** @param {(wrap: (callbacks: object) => object) => import('./internal/request-state.js').RequestState} start */
   constructor(start) {
     const wake = () => {
       const waiters = this.#waiters
@@ -36,20 +35,17 @@ class SseStream {
       for (const waiter of waiters) waiter()
     }
     // The user's onOpen, onError and onClose stay; messages go to the queue.
-    this.#sink = start((callbacks) => ({
+    this.#state = start((callbacks) => ({
       ...callbacks,
       onMessage: (msg) => {
         this.#queue.push(msg)
         this.#units += size(msg)
-        if (!this.#paused && (this.#queue.length - this.#head >= HIGH_MESSAGES || this.#units >= HIGH_UNITS)) {
-          this.#paused = true
-          this.#sink.native.pause(this.#sink.id)
-        }
+        if (this.#queue.length - this.#head >= HIGH_MESSAGES || this.#units >= HIGH_UNITS) this.#state.pause()
         wake()
       },
     }))
-    this.#request = new SseRequest(this.#sink)
-    this.#sink.done.then(
+    this.#request = new SseRequest(this.#state)
+    this.#state.done.then(
       () => {
         this.#ended = true
         wake()
@@ -69,7 +65,7 @@ class SseStream {
 
   /** The request's `done`: 'end' | 'done' | 'abort', or rejects with the final SseError. */
   get done() {
-    return this.#sink.done
+    return this.#state.done
   }
 
   /** The handle of the underlying request. */
@@ -85,9 +81,8 @@ class SseStream {
       this.#queue.length = 0
       this.#head = 0
     }
-    if (this.#paused && this.#queue.length - this.#head <= LOW_MESSAGES && this.#units <= LOW_UNITS) {
-      this.#paused = false
-      this.#sink.native.resume(this.#sink.id)
+    if (this.#state.paused && this.#queue.length - this.#head <= LOW_MESSAGES && this.#units <= LOW_UNITS) {
+      this.#state.resume()
     }
     return value
   }

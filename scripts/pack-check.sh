@@ -65,7 +65,7 @@ mapfile -t entries < <(node -e '
   const walk = (v) => (typeof v === "string" ? out.add(v) : v && Object.values(v).forEach(walk))
   walk(pkg.exports)
   for (const f of out) console.log(f.replace(/^\.\//, ""))')
-for f in package.json "${entries[@]}" lib/load-error.js scripts/install.mjs LICENSE \
+for f in package.json "${entries[@]}" lib/internal/load-error.js scripts/install.mjs LICENSE \
   Cargo.toml Cargo.lock build.rs src/lib.rs crates/sse-core/Cargo.toml crates/sse-core/src/lib.rs; do
   grep -qx "$f" "$tmp/main-files" || { echo "pack:check: $f is missing from the main tarball" >&2; exit 1; }
 done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bun and Deno load the addon and stream one event (scripts/smoke-stream.cjs on the packed package
-# with this machine's binary), and Deno without --allow-ffi gets lib/load-error.js's Deno advice.
+# with this machine's binary), and Deno without --allow-ffi gets lib/internal/load-error.js's Deno advice.
 # Both runtimes come from the npm registry (the `bun` and `deno` packages ship their binaries as
 # optional dependencies), installed into target/runtimes/, not globally.
 #
@@ -48,7 +48,7 @@ NO_COLOR=1 "$deno" run --allow-ffi --allow-net --allow-read --allow-env --allow-
 
 echo "== Deno without --allow-ffi: the load error names the flag"
 cat >"$tmp/no-ffi.cjs" <<EOF
-const { explainLoadError } = require('$tmp/package/lib/load-error.js')
+const { explainLoadError } = require('$tmp/package/lib/internal/load-error.js')
 try {
   require('$tmp/package/binding.js')
   console.log('loaded without --allow-ffi?')

@@ -1,5 +1,6 @@
 //! `NativeClient`, the native half of `SSEClient`: one connection pool with its validated defaults,
-//! and the seed's ClientManager, the registry of the instances it created.
+//! and the ClientManager of the original front-end `sse` module: the registry of the instances it
+//! created.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,14 +13,9 @@ use sse_core::ClientDefaults;
 
 use crate::error::{internal, throw, Code};
 use crate::handle::{abort_all, Registry};
+use crate::instance::NativeInstance;
 use crate::options::ClientOptions;
-use crate::server_sent_events::NativeInstance;
-
-/// What every request of one client shares: its validated defaults and its connection pool.
-pub struct ClientInner {
-  pub defaults: ClientDefaults,
-  pub http: reqwest::Client,
-}
+use crate::pool::Pool;
 
 /// An instance the manager holds until it is deleted: the JS object `get(id)` returns, and its
 /// open requests.
@@ -28,10 +24,10 @@ struct Entry {
   requests: Arc<Registry>,
 }
 
-/// The client and its registry of instances (the seed's ClientManager).
+/// The client and its registry of instances (the ClientManager).
 #[napi(custom_finalize)]
 pub struct NativeClient {
-  inner: Arc<ClientInner>,
+  pool: Arc<Pool>,
   next_id: u32,
   instances: HashMap<u32, Entry>,
 }
@@ -44,7 +40,7 @@ impl NativeClient {
     let defaults = ClientDefaults::from_options(&opts).map_err(throw)?;
     let http = build_http_client(&opts).map_err(throw)?;
     Ok(NativeClient {
-      inner: Arc::new(ClientInner { defaults, http }),
+      pool: Arc::new(Pool { defaults, http }),
       next_id: 0,
       instances: HashMap::new(),
     })
@@ -55,7 +51,7 @@ impl NativeClient {
   #[napi]
   pub fn instance(&mut self) -> NativeInstance {
     self.next_id += 1;
-    NativeInstance::new(self.next_id, Arc::clone(&self.inner))
+    NativeInstance::new(self.next_id, Arc::clone(&self.pool))
   }
 
   /// Registers `object` (the JS `ServerSentEvents`) under the id of `instance`.

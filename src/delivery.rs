@@ -1,6 +1,6 @@
 //! The delivery hub. Every request of one JS environment (main thread or worker) appends its
 //! records (src/records.rs) to the environment's `Hub`; one threadsafe-function call hands all of
-//! them to `deliver(texts, meta, ends)` in lib/delivery.js, which builds the message objects in JS
+//! them to `deliver(texts, meta, ends)` in lib/internal/records.js, which builds the message objects in JS
 //! (5-7x cheaper than through napi, see NAPI-NOTES.md) and calls the user's callbacks. At most one
 //! call is queued at a time: records that arrive meanwhile join the pending batch, so the JS thread
 //! wakes once per batch, not per event.

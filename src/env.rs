@@ -25,7 +25,7 @@ impl EnvState {
   }
 }
 
-/// Called once per environment by lib/delivery.js with its batch decoder
+/// Called once per environment by lib/internal/binding.js with the batch decoder
 /// `deliver(texts: string[], meta: Uint32Array, ends: Uint32Array): void` (src/records.rs).
 #[cfg_attr(
   test,

@@ -1,5 +1,5 @@
 //! The native half of one request's handle: what the request's task and the JS thread share. The
-//! JS half (`SseRequest` in lib/request.js) owns everything a user can read.
+//! JS half (`SseRequest` in lib/request.js, over its `RequestState` in lib/internal/request-state.js) owns everything a user can read.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,6 +1,6 @@
 //! The options as the binding receives them: each declared once, here, with its docs, and converted
 //! into the core's options (which validate and default them, in one place). The JS module
-//! (lib/options.js) reads the user's object once, keeps callbacks, `signal` and the body's
+//! (lib/internal/options.js) reads the user's object once, keeps callbacks, `signal` and the body's
 //! encoding to itself, and passes the rest: headers as flat `[name, value, ...]` pairs, the body
 //! as a string or bytes with the content-type it implies.
 

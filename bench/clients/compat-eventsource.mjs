@@ -2,7 +2,7 @@
 // written for the `eventsource` package would be after the import swap (init.method/headers/body
 // instead of a custom fetch). Like that package it has no notion of a final [DONE] event: the stream
 // is closed from onmessage, or it would reconnect when the server ends the response.
-import { EventSource } from '../../lib/eventsource.mjs'
+import { EventSource } from '../../lib/compat/eventsource.mjs'
 
 export function createClient({ url }) {
   return {

@@ -1,6 +1,6 @@
 // native-sse/fetch-event-source: the @microsoft/fetch-event-source drop-in over the native client,
 // with the same options as bench/clients/fes.mjs minus the window/document shims and the fetch.
-import { fetchEventSource } from '../../lib/fetch-event-source.mjs'
+import { fetchEventSource } from '../../lib/compat/fetch-event-source.mjs'
 
 export function createClient({ url }) {
   return {

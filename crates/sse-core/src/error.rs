@@ -16,12 +16,10 @@ pub enum ErrorCode {
   InvalidUrl,
   InvalidOptions,
   EventTooLarge,
-  Aborted,
-  CallbackThrew,
 }
 
 impl ErrorCode {
-  pub const ALL: [ErrorCode; 10] = [
+  pub const ALL: [ErrorCode; 8] = [
     ErrorCode::Timeout,
     ErrorCode::HttpStatus,
     ErrorCode::BadContentType,
@@ -30,8 +28,6 @@ impl ErrorCode {
     ErrorCode::InvalidUrl,
     ErrorCode::InvalidOptions,
     ErrorCode::EventTooLarge,
-    ErrorCode::Aborted,
-    ErrorCode::CallbackThrew,
   ];
 
   pub fn as_str(self) -> &'static str {
@@ -44,8 +40,6 @@ impl ErrorCode {
       ErrorCode::InvalidUrl => "INVALID_URL",
       ErrorCode::InvalidOptions => "INVALID_OPTIONS",
       ErrorCode::EventTooLarge => "EVENT_TOO_LARGE",
-      ErrorCode::Aborted => "ABORTED",
-      ErrorCode::CallbackThrew => "CALLBACK_THREW",
     }
   }
 }
@@ -241,9 +235,7 @@ mod tests {
         "TLS",
         "INVALID_URL",
         "INVALID_OPTIONS",
-        "EVENT_TOO_LARGE",
-        "ABORTED",
-        "CALLBACK_THREW"
+        "EVENT_TOO_LARGE"
       ]
     );
   }
@@ -265,8 +257,6 @@ mod tests {
       (Error::new(ErrorCode::InvalidUrl, "u"), false),
       (Error::new(ErrorCode::InvalidOptions, "o"), false),
       (Error::new(ErrorCode::EventTooLarge, "e"), false),
-      (Error::new(ErrorCode::Aborted, "a"), false),
-      (Error::new(ErrorCode::CallbackThrew, "c"), false),
     ];
     for (err, retryable) in table {
       assert_eq!(err.is_retryable(), retryable, "{err}");

@@ -20,4 +20,4 @@ pub use options::{
   Body, ClientDefaults, ClientOptions, ReconnectAfterEvents, RequestConfig, RequestOptions,
 };
 pub use parser::{Event, Parser};
-pub use request::{Outcome, ReadyState, Request, Sink};
+pub use request::{Outcome, Request, Sink};

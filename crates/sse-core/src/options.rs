@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::parser::{DEFAULT_MAX_EVENT_SIZE, MAX_EVENT_SIZE_LIMIT};
 use crate::redact::redact_url;
 
-/// The seed's defaults: `timeout` 30 s, `reconnectCount` 5.
+/// The defaults of the original front-end `sse` module: `timeout` 30 s, `reconnectCount` 5.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_RECONNECT_COUNT: u32 = 5;
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(1000);

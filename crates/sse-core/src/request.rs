@@ -21,20 +21,9 @@ use crate::upload;
 /// How many bytes of a non-2xx response body are kept for `SseError.body`.
 pub const ERROR_BODY_LIMIT: usize = 4096;
 
-/// EventSource's readyState values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum ReadyState {
-  Connecting = 0,
-  Open = 1,
-  Closed = 2,
-}
-
 /// Where a request reports what happens. Implemented by the napi layer (batched delivery to JS) and
 /// by tests. Calls come from the request's task, in order.
 pub trait Sink: Send {
-  /// For tracing: the napi layer's JS module derives readyState from the records themselves.
-  fn state(&mut self, _state: ReadyState) {}
   fn open(&mut self, status: u16, headers: &HeaderMap);
   fn event(&mut self, event: Event<'_>);
   /// The last event id after each network read, so that one set by a block without data (an
@@ -63,22 +52,6 @@ enum State {
   Open(reqwest::Response),
   Waiting(Duration),
   Closed(Outcome),
-}
-
-impl State {
-  /// For tracing and test messages.
-  #[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "used by tests and debugging only")
-  )]
-  pub fn name(&self) -> &'static str {
-    match self {
-      State::Connecting => "connecting",
-      State::Open(_) => "open",
-      State::Waiting(_) => "waiting",
-      State::Closed(_) => "closed",
-    }
-  }
 }
 
 /// How one attempt's body ended.
@@ -132,16 +105,12 @@ impl<S: Sink> Request<S> {
         State::Connecting => self.connect().await,
         State::Open(response) => self.stream(response).await,
         State::Waiting(delay) => self.wait(delay).await,
-        State::Closed(outcome) => {
-          self.sink.state(ReadyState::Closed);
-          return outcome;
-        }
+        State::Closed(outcome) => return outcome,
       };
     }
   }
 
   async fn connect(&mut self) -> State {
-    self.sink.state(ReadyState::Connecting);
     match self.send().await {
       Ok(response) => State::Open(response),
       Err(err) => self.failed(err),
@@ -255,7 +224,6 @@ impl<S: Sink> Request<S> {
   async fn stream(&mut self, response: reqwest::Response) -> State {
     self.retry.opened(std::time::Instant::now());
     self.parser.reset_stream();
-    self.sink.state(ReadyState::Open);
     self
       .sink
       .open(response.status().as_u16(), response.headers());
@@ -382,7 +350,6 @@ impl<S: Sink> Request<S> {
   }
 
   async fn wait(&mut self, delay: Duration) -> State {
-    self.sink.state(ReadyState::Connecting);
     self.sink.flush().await;
     tokio::time::sleep(delay).await;
     self.retry.reconnecting();
@@ -478,12 +445,5 @@ mod tests {
     assert!(is_event_stream("Text/Event-Stream; charset=utf-8"));
     assert!(!is_event_stream("application/json"));
     assert!(!is_event_stream("text/event-streamx"));
-  }
-
-  #[test]
-  fn state_names_for_tracing() {
-    assert_eq!(State::Connecting.name(), "connecting");
-    assert_eq!(State::Waiting(Duration::ZERO).name(), "waiting");
-    assert_eq!(State::Closed(Outcome::Aborted).name(), "closed");
   }
 }

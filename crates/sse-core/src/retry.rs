@@ -423,7 +423,7 @@ mod tests {
 
   #[test]
   fn an_attempt_that_delivered_events_but_failed_fast_does_not_reset_the_budget() {
-    // A server that sends one event and drops at once, each time: the storm of issue 10.
+    // A server that sends one event and drops at once, each time: a reconnect storm.
     let steps = [
       (Some(0), true, 0),
       (Some(0), true, 0),

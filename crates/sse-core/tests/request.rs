@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::HeaderMap;
 use sse_core::http_client::build_http_client;
-use sse_core::request::{Outcome, ReadyState, Request, Sink};
+use sse_core::request::{Outcome, Request, Sink};
 use sse_core::{ClientDefaults, ErrorCode, Event, RequestConfig, RequestOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -20,7 +20,6 @@ struct Recorder {
 }
 
 impl Sink for Recorder {
-  fn state(&mut self, _state: ReadyState) {}
   fn open(&mut self, _status: u16, _headers: &HeaderMap) {
     self.opens += 1;
   }

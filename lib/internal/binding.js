@@ -1,0 +1,17 @@
+'use strict'
+// The generated binding (binding.js, by `napi build --js binding.js`), loaded once per environment
+// (the main thread, each worker) and handed the record decoder. A binding that cannot be loaded is
+// explained (which platform package was expected, and the fix for each package manager).
+
+const { loadError } = require('./load-error.js')
+const { createDecoder } = require('./records.js')
+
+let binding
+try {
+  binding = require('../../binding.js')
+} catch (err) {
+  throw loadError(err)
+}
+binding.init(createDecoder(binding))
+
+module.exports = binding

@@ -1,0 +1,97 @@
+'use strict'
+// The record decoder: the binding calls `deliver(texts, meta, ends)` with a batch of records of
+// every open request of this environment. The protocol is written down once, in src/records.rs,
+// whose record kinds the binding exports (KIND_*, NONE); __test__/fixtures/records.json pins it
+// from both sides. This module turns records into the state a user reads and the callbacks' calls.
+
+const { fromRecord } = require('../errors.js')
+const { lookup, call, settle, OPEN: OPENED, CONNECTING } = require('./request-state.js')
+
+/** The `deliver` function for the binding's kinds (`binding.KIND_*`, `binding.NONE`). */
+function createDecoder(kinds) {
+  const { KIND_OPEN: OPEN, KIND_MESSAGE: MESSAGE, KIND_ERROR: ERROR, KIND_END: END } = kinds
+  const { KIND_FAIL: FAIL, KIND_ID: ID, KIND_TEXT: TEXT, NONE } = kinds
+
+  return function deliver(texts, meta, ends) {
+    const n = meta.length
+    let i = 0
+    let pos = 0
+    let segment = 0
+    let text = texts[0]
+    let segmentEnd = ends[0]
+    let state
+    let stateId = -1
+    while (i < n) {
+      while (i >= segmentEnd) {
+        segment++
+        text = texts[segment]
+        segmentEnd = ends[segment]
+        pos = 0
+      }
+      const kind = meta[i]
+      const id = meta[i + 1]
+      if (id !== stateId) {
+        state = lookup(id)
+        stateId = id
+      }
+      // Checked per record: a callback earlier in this batch may have aborted this request.
+      const live = state !== undefined && !state.silent
+      if (kind === MESSAGE) {
+        const dataLen = meta[i + 2]
+        const eventLen = meta[i + 3]
+        const idLen = meta[i + 4]
+        const retryHigh = meta[i + 5]
+        const retryLow = meta[i + 6]
+        i += 7
+        const start = pos
+        pos += dataLen
+        let event = 'message'
+        if (eventLen !== NONE) {
+          if (live) event = text.slice(pos, pos + eventLen)
+          pos += eventLen
+        }
+        if (idLen !== NONE) {
+          if (live) state.lastEventId = text.slice(pos, pos + idLen)
+          pos += idLen
+        }
+        if (!live) continue
+        const data = text.slice(start, start + dataLen)
+        const msg =
+          retryHigh === NONE
+            ? { data, event, id: state.lastEventId }
+            : { data, event, id: state.lastEventId, retry: retryHigh * 0x100000000 + retryLow }
+        call(state, state.onMessage, msg)
+      } else if (kind === END) {
+        const how = meta[i + 2]
+        i += 3
+        if (live) settle(state, undefined, how === 1 ? 'done' : 'end')
+      } else {
+        const len = meta[i + 2]
+        i += 3
+        const value = text.slice(pos, pos + len)
+        pos += len
+        if (!live) continue
+        if (kind === OPEN) {
+          state.readyState = OPENED
+          call(state, state.onOpen, JSON.parse(value))
+        } else if (kind === TEXT) {
+          call(state, state.onText, value)
+        } else if (kind === ID) {
+          state.lastEventId = value
+        } else if (kind === ERROR) {
+          const fields = JSON.parse(value)
+          state.readyState = CONNECTING
+          state.attempt = fields.attempt
+          call(state, state.onError, fromRecord(fields))
+          state.attempt = fields.attempt + 1
+        } else if (kind === FAIL) {
+          const fields = JSON.parse(value)
+          state.attempt = fields.attempt
+          settle(state, fromRecord(fields), 'end')
+        }
+      }
+    }
+  }
+}
+
+module.exports = { createDecoder }
