@@ -206,6 +206,16 @@ impl Store {
   }
 }
 
+impl std::fmt::Debug for Store {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    let kind = match &self.backend {
+      Backend::Memory(_) => "memory",
+      Backend::Redis(_) => "redis",
+    };
+    f.debug_struct("Store").field("backend", &kind).finish()
+  }
+}
+
 /// What a producer learns from outside: a stop request, a lost lease, its own finish.
 #[derive(Default)]
 struct Signals {
@@ -329,6 +339,15 @@ impl Producer {
   }
 }
 
+impl std::fmt::Debug for Producer {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.debug_struct("Producer")
+      .field("id", &self.inner.id)
+      .field("epoch", &self.inner.epoch)
+      .finish()
+  }
+}
+
 /// Guard of the renew loop started by [`Producer::spawn_keepalive`]; dropping it stops renewing.
 pub struct Keepalive {
   task: tokio::task::JoinHandle<()>,
@@ -353,6 +372,14 @@ enum ReaderBackend {
     cursor: Option<LogId>,
   },
   Redis(Box<RedisReader>),
+}
+
+impl std::fmt::Debug for Reader {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.debug_struct("Reader")
+      .field("finished", &self.finished)
+      .finish_non_exhaustive()
+  }
 }
 
 impl Reader {

@@ -342,13 +342,20 @@ impl MemoryStore {
           let finished = entries.last().is_some_and(|e| e.terminal.is_some());
           return Ok(Batch { entries, finished });
         }
+        if !gen.live {
+          // A finished log ends with its terminal entry, so the cursor is at or past it.
+          return Ok(Batch {
+            entries,
+            finished: true,
+          });
+        }
         if now >= deadline {
           return Ok(Batch::default());
         }
-        gen.live.then_some(gen.lease_until)
+        gen.lease_until
       };
       // A live log is re-checked when its lease would lapse: that is when a dead producer shows.
-      let wake = lease_until.map_or(deadline, |at| at.min(deadline));
+      let wake = lease_until.min(deadline);
       tokio::select! {
         _ = &mut notified => {}
         _ = tokio::time::sleep_until(wake.into()) => {}

@@ -35,6 +35,13 @@ pub(crate) struct RedisStore {
   scripts: Scripts,
 }
 
+/// What the read script saw, atomically.
+struct Snapshot {
+  trimmed: Option<LogId>,
+  entries: Vec<Entry>,
+  live: bool,
+}
+
 pub(crate) struct Keys {
   log: String,
   meta: String,
@@ -298,7 +305,7 @@ impl RedisStore {
     keys: &Keys,
     cursor: Option<LogId>,
     max_entries: usize,
-  ) -> Result<Option<(Option<LogId>, Vec<Entry>)>> {
+  ) -> Result<Option<Snapshot>> {
     let mut manager = self.manager()?;
     let start = cursor.map_or_else(|| "-".to_string(), |c| format!("({c}"));
     let mut call = self.scripts.read.prepare_invoke();
@@ -316,7 +323,7 @@ impl RedisStore {
     };
     match parts.as_slice() {
       [Value::Int(0)] => Ok(None),
-      [Value::Int(1), trimmed, entries] => {
+      [Value::Int(1), trimmed, entries, Value::Int(live)] => {
         let trimmed = text(trimmed, "trimmed id")?;
         let trimmed = if trimmed.is_empty() {
           None
@@ -326,7 +333,11 @@ impl RedisStore {
               .ok_or_else(|| StoreError::protocol("trimmed id is not a stream id"))?,
           )
         };
-        Ok(Some((trimmed, parse_entries(entries)?)))
+        Ok(Some(Snapshot {
+          trimmed,
+          entries: parse_entries(entries)?,
+          live: *live == 1,
+        }))
       }
       _ => Err(StoreError::protocol(&format!("read returned {parts:?}"))),
     }
@@ -487,10 +498,10 @@ impl RedisReader {
     cursor: Option<LogId>,
   ) -> Result<Option<Self>> {
     let keys = store.keys(id);
-    let Some((trimmed, _)) = store.read(&keys, cursor, 1).await? else {
+    let Some(snapshot) = store.read(&keys, cursor, 1).await? else {
       return Ok(None);
     };
-    if let Some(gap) = gap_between(cursor, trimmed) {
+    if let Some(gap) = gap_between(cursor, snapshot.trimmed) {
       return Err(gap);
     }
     Ok(Some(RedisReader {
@@ -512,7 +523,11 @@ impl RedisReader {
         self.connection = None;
         return Err(StoreError::Closed);
       }
-      let Some((trimmed, entries)) = self
+      let Some(Snapshot {
+        trimmed,
+        entries,
+        live,
+      }) = self
         .store
         .read(&self.keys, self.cursor, max_entries)
         .await?
@@ -521,6 +536,13 @@ impl RedisReader {
       };
       if let Some(gap) = gap_between(self.cursor, trimmed) {
         return Err(gap);
+      }
+      if entries.is_empty() && !live {
+        // A finished log ends with its terminal entry, so the cursor is at or past it.
+        return Ok(Batch {
+          entries,
+          finished: true,
+        });
       }
       if let Some(last) = entries.last() {
         self.cursor = LogId::parse(&last.id).or(self.cursor);

@@ -99,7 +99,7 @@ return 1
 "#;
 
 /// ARGV: XRANGE start ('-' or '(<cursor>'), count, ttl ms, max_len.
-/// Returns {0} for an unknown id, else {1, trimmed or '', entries}. When there is nothing after
+/// Returns {0} for an unknown id, else {1, trimmed or '', entries, live (1/0)}. When there is nothing after
 /// the cursor, the log is live and its lease key has expired, the producer is gone: the log is
 /// closed as interrupted in the same atomic step (so two readers cannot both close it, and a
 /// producer renewing at that instant either wins before or is fenced after).
@@ -111,7 +111,9 @@ if #entries == 0 and state == 'live' and redis.call('EXISTS', lease) == 0 then
   close('interrupted', '', ARGV[3], tonumber(ARGV[4]))
   entries = redis.call('XRANGE', log, ARGV[1], '+', 'COUNT', ARGV[2])
 end
-return {1, redis.call('HGET', meta, 'trimmed') or '', entries}
+local live = 0
+if redis.call('HGET', meta, 'state') == 'live' then live = 1 end
+return {1, redis.call('HGET', meta, 'trimmed') or '', entries, live}
 "#;
 
 /// The compiled scripts. `Script` keeps the SHA1, so calls are EVALSHA, falling back to EVAL

@@ -1,0 +1,456 @@
+//! The behaviour suite, run against both backends, then the Redis-only checks (command counts,
+//! restarts, passwords, key TTLs).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use sse_store::{Batch, Entry, Renewal, Store, StoreConfig, StoreError, Terminal};
+use support::Harness;
+
+fn config() -> StoreConfig {
+  StoreConfig::default()
+}
+
+fn short_lease() -> StoreConfig {
+  StoreConfig {
+    lease: Duration::from_millis(300),
+    ..StoreConfig::default()
+  }
+}
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Reads until the terminal entry (or fails the test after `WAIT` without progress).
+async fn read_all(store: &Store, id: &str, after: Option<String>) -> Vec<Entry> {
+  let mut reader = store
+    .reader(id, after)
+    .await
+    .expect("reader")
+    .expect("known id");
+  let mut entries = Vec::new();
+  loop {
+    let Batch {
+      entries: batch,
+      finished,
+    } = reader.next_batch(7, WAIT).await.expect("batch");
+    assert!(!batch.is_empty() || finished, "no entry within {WAIT:?}");
+    entries.extend(batch);
+    if finished {
+      return entries;
+    }
+  }
+}
+
+fn data(entries: &[Entry]) -> Vec<&str> {
+  entries.iter().map(|e| e.data.as_str()).collect()
+}
+
+mod cases {
+  use super::*;
+
+  pub async fn begin_append_finish_replays_every_entry_in_order(h: Harness) {
+    let producer = h.store.begin("gen-1").await.unwrap();
+    let first = producer
+      .append(&[(None, "a"), (Some("tool"), "b")])
+      .await
+      .unwrap();
+    let second = producer.append(&[(None, "c")]).await.unwrap();
+    let end = producer.finish(Terminal::Done, "[DONE]").await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(second.len(), 1);
+
+    let entries = read_all(&h.store, "gen-1", None).await;
+    let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(
+      ids,
+      [&first[0], &first[1], &second[0], &end].map(String::as_str)
+    );
+    assert_eq!(data(&entries), ["a", "b", "c", "[DONE]"]);
+    assert_eq!(entries[1].event.as_deref(), Some("tool"));
+    assert_eq!(entries[0].event, None);
+    assert_eq!(entries[3].terminal, Some(Terminal::Done));
+    assert!(entries[..3].iter().all(|e| e.terminal.is_none()));
+  }
+
+  pub async fn a_reader_resumed_after_entry_k_gets_exactly_the_entries_after_it(h: Harness) {
+    let producer = h.store.begin("cuts").await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..12 {
+      ids.extend(producer.append(&[(None, &i.to_string())]).await.unwrap());
+    }
+    ids.push(producer.finish(Terminal::End, "").await.unwrap());
+    for k in 0..ids.len() {
+      if k + 1 == ids.len() {
+        // Resuming after the terminal entry: nothing to replay, and the reader knows it is done.
+        let mut reader = h
+          .store
+          .reader("cuts", Some(ids[k].clone()))
+          .await
+          .unwrap()
+          .unwrap();
+        let batch = reader.next_batch(10, WAIT).await.unwrap();
+        assert_eq!(
+          batch,
+          Batch {
+            entries: vec![],
+            finished: true
+          }
+        );
+        continue;
+      }
+      let entries = read_all(&h.store, "cuts", Some(ids[k].clone())).await;
+      let got: Vec<&String> = entries.iter().map(|e| &e.id).collect();
+      let want: Vec<&String> = ids[k + 1..].iter().collect();
+      assert_eq!(got, want, "cut after entry {k}");
+    }
+  }
+
+  pub async fn a_finished_generation_replays_and_then_stays_finished(h: Harness) {
+    let producer = h.store.begin("done").await.unwrap();
+    producer.append(&[(None, "x")]).await.unwrap();
+    producer
+      .finish(Terminal::Error, r#"{"code":"UPSTREAM"}"#)
+      .await
+      .unwrap();
+    let mut reader = h.store.reader("done", None).await.unwrap().unwrap();
+    let batch = reader.next_batch(100, WAIT).await.unwrap();
+    assert!(batch.finished);
+    assert_eq!(data(&batch.entries), ["x", r#"{"code":"UPSTREAM"}"#]);
+    assert_eq!(batch.entries[1].terminal, Some(Terminal::Error));
+    assert!(reader.is_finished());
+    let again = reader.next_batch(100, WAIT).await.unwrap();
+    assert_eq!(
+      again,
+      Batch {
+        entries: vec![],
+        finished: true
+      }
+    );
+    assert_eq!(
+      producer.append(&[(None, "late")]).await.unwrap_err(),
+      StoreError::Fenced
+    );
+  }
+
+  pub async fn an_unknown_id_has_no_reader(h: Harness) {
+    assert!(h.store.reader("nobody", None).await.unwrap().is_none());
+    assert!(!h.store.stop("nobody").await.unwrap());
+  }
+
+  pub async fn begin_on_an_existing_id_fails_with_generation_exists(h: Harness) {
+    let producer = h.store.begin("twice").await.unwrap();
+    let live = h.store.begin("twice").await.unwrap_err();
+    assert_eq!(live, StoreError::Exists { live: true });
+    assert_eq!(live.code(), "GENERATION_EXISTS");
+    producer.finish(Terminal::End, "").await.unwrap();
+    assert_eq!(
+      h.store.begin("twice").await.unwrap_err(),
+      StoreError::Exists { live: false }
+    );
+    // The losers wrote nothing.
+    assert_eq!(read_all(&h.store, "twice", None).await.len(), 1);
+  }
+
+  pub async fn invalid_ids_and_cursors_are_rejected(h: Harness) {
+    for id in ["", "a b", "{x}", "é"] {
+      let error = h.store.begin(id).await.err().map(|e| e.code());
+      assert_eq!(error, Some("INVALID_OPTIONS"), "{id:?}");
+    }
+    h.store.begin("ok").await.unwrap();
+    let error = h
+      .store
+      .reader("ok", Some("not-an-id".into()))
+      .await
+      .err()
+      .unwrap();
+    assert_eq!(error.code(), "INVALID_OPTIONS");
+    assert!(error.to_string().contains("not-an-id"), "{error}");
+  }
+
+  pub async fn a_producer_whose_lease_lapsed_is_fenced_and_writes_nothing(h: Harness) {
+    // No keepalive: A's renewals are "blocked".
+    let a = h.store.begin("fence").await.unwrap();
+    a.append(&[(None, "before")]).await.unwrap();
+    let mut reader = h.store.reader("fence", None).await.unwrap().unwrap();
+    let mut seen = reader.next_batch(100, WAIT).await.unwrap().entries;
+    let batch = reader.next_batch(100, WAIT).await.unwrap();
+    assert!(batch.finished, "the reader closes the log: {batch:?}");
+    seen.extend(batch.entries);
+    assert_eq!(seen.last().unwrap().terminal, Some(Terminal::Interrupted));
+
+    assert_eq!(
+      a.append(&[(None, "after")]).await.unwrap_err().code(),
+      "STORE_FENCED"
+    );
+    assert_eq!(a.renew().await.unwrap_err(), StoreError::Fenced);
+    assert_eq!(
+      a.finish(Terminal::End, "").await.unwrap_err(),
+      StoreError::Fenced
+    );
+    assert_eq!(
+      data(&read_all(&h.store, "fence", None).await),
+      ["before", ""]
+    );
+  }
+
+  pub async fn a_dropped_producer_is_reported_interrupted_within_lease_plus_one_second(h: Harness) {
+    let producer = h.store.begin("dropped").await.unwrap();
+    let keepalive = producer.spawn_keepalive();
+    producer.append(&[(None, "1")]).await.unwrap();
+    let mut reader = h.store.reader("dropped", None).await.unwrap().unwrap();
+    assert_eq!(
+      data(&reader.next_batch(10, WAIT).await.unwrap().entries),
+      ["1"]
+    );
+    // The keepalive proves renewals work: the lease outlives three lease periods.
+    tokio::time::sleep(h.config.lease * 3).await;
+    assert!(!producer.lease_lost().is_cancelled());
+    assert_eq!(producer.append(&[(None, "2")]).await.unwrap().len(), 1);
+
+    drop(keepalive);
+    drop(producer);
+    let dropped_at = Instant::now();
+    let mut entries = Vec::new();
+    while !reader.is_finished() {
+      entries.extend(reader.next_batch(10, WAIT).await.unwrap().entries);
+    }
+    let took = dropped_at.elapsed();
+    assert_eq!(data(&entries), ["2", ""]);
+    assert_eq!(entries[1].terminal, Some(Terminal::Interrupted));
+    assert!(
+      took <= h.config.lease + Duration::from_secs(1),
+      "interrupted after {took:?}"
+    );
+    println!(
+      "interrupted seen {took:?} after the drop (lease {:?})",
+      h.config.lease
+    );
+  }
+
+  pub async fn stop_reaches_the_producer_within_one_second(h: Harness) {
+    let producer = h.store.begin("stop-me").await.unwrap();
+    let _keepalive = producer.spawn_keepalive();
+    let signal = producer.stop_requested();
+    let other = h.second().await;
+    let asked = Instant::now();
+    assert!(other.stop("stop-me").await.unwrap());
+    tokio::time::timeout(Duration::from_secs(1), signal.cancelled())
+      .await
+      .expect("stop signal within 1 s");
+    println!("stop reached the producer in {:?}", asked.elapsed());
+    assert_eq!(producer.renew().await.unwrap(), Renewal::StopRequested);
+    producer.finish(Terminal::Stopped, "").await.unwrap();
+    assert!(
+      !other.stop("stop-me").await.unwrap(),
+      "a finished generation cannot be stopped"
+    );
+    let entries = read_all(&h.store, "stop-me", None).await;
+    assert_eq!(entries.last().unwrap().terminal, Some(Terminal::Stopped));
+  }
+
+  pub async fn trimming_to_max_len_turns_an_old_cursor_into_a_gap(h: Harness) {
+    let producer = h.store.begin("trim").await.unwrap();
+    let batch: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+    let events: Vec<(Option<&str>, &str)> = batch.iter().map(|d| (None, d.as_str())).collect();
+    let ids = producer.append(&events).await.unwrap();
+    // max_len 5: entries 0..=4 are gone, ids[4] is the newest trimmed one.
+    for cursor in [None, Some(ids[0].clone()), Some(ids[3].clone())] {
+      let error = h.store.reader("trim", cursor.clone()).await.err().unwrap();
+      assert_eq!(error.code(), "RESUME_GAP", "{cursor:?}");
+      assert!(error.to_string().contains(&ids[4]), "{error}");
+    }
+    let mut reader = h
+      .store
+      .reader("trim", Some(ids[4].clone()))
+      .await
+      .unwrap()
+      .unwrap();
+    let got = reader.next_batch(100, WAIT).await.unwrap();
+    assert_eq!(data(&got.entries), ["5", "6", "7", "8", "9"]);
+    // A reader that falls behind while the log is trimmed learns it too.
+    let mut slow = h
+      .store
+      .reader("trim", Some(ids[6].clone()))
+      .await
+      .unwrap()
+      .unwrap();
+    producer.append(&events[..4]).await.unwrap();
+    assert_eq!(
+      slow.next_batch(100, WAIT).await.unwrap_err().code(),
+      "RESUME_GAP"
+    );
+  }
+
+  pub async fn a_finished_log_expires_after_its_ttl(h: Harness) {
+    let producer = h.store.begin("ttl").await.unwrap();
+    producer.append(&[(None, "x")]).await.unwrap();
+    producer.finish(Terminal::End, "").await.unwrap();
+    if let Some(server) = &h.server {
+      let mut connection = server.connection().await;
+      for key in ["nsse:{ttl}:log", "nsse:{ttl}:meta"] {
+        let ttl: i64 = ::redis::cmd("PTTL")
+          .arg(key)
+          .query_async(&mut connection)
+          .await
+          .unwrap();
+        assert!(
+          ttl > 0 && ttl <= h.config.ttl.as_millis() as i64,
+          "{key} PTTL {ttl}"
+        );
+      }
+      let lease: i64 = ::redis::cmd("EXISTS")
+        .arg("nsse:{ttl}:lease")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+      assert_eq!(lease, 0, "the lease is deleted on finish");
+    }
+    assert!(h.store.reader("ttl", None).await.unwrap().is_some());
+    let deadline = Instant::now() + h.config.ttl + Duration::from_secs(3);
+    while h.store.reader("ttl", None).await.unwrap().is_some() {
+      assert!(
+        Instant::now() < deadline,
+        "still readable long after its ttl"
+      );
+      tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The id is free again.
+    h.store.begin("ttl").await.unwrap();
+  }
+
+  pub async fn a_blocked_reader_wakes_as_soon_as_an_entry_is_appended(h: Harness) {
+    let producer = h.store.begin("live").await.unwrap();
+    let _keepalive = producer.spawn_keepalive();
+    let mut reader = h.store.reader("live", None).await.unwrap().unwrap();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+      ready_tx.send(()).unwrap();
+      let batch = reader
+        .next_batch(10, Duration::from_secs(30))
+        .await
+        .unwrap();
+      (batch, Instant::now())
+    });
+    ready_rx.await.unwrap();
+    let appended = Instant::now();
+    producer.append(&[(None, "wake")]).await.unwrap();
+    let (batch, woke) = tokio::time::timeout(WAIT, task).await.unwrap().unwrap();
+    assert_eq!(data(&batch.entries), ["wake"]);
+    let latency = woke - appended;
+    // Well under the 1 s lease re-check: the reader was woken, not polling.
+    assert!(
+      latency < Duration::from_millis(300),
+      "woke {latency:?} after the append"
+    );
+  }
+
+  pub async fn ten_concurrent_readers_all_get_the_full_sequence(h: Harness) {
+    let producer = h.store.begin("fan").await.unwrap();
+    let _keepalive = producer.spawn_keepalive();
+    let readers: Vec<_> = (0..10)
+      .map(|_| {
+        let store = h.store.clone();
+        tokio::spawn(async move { read_all(&store, "fan", None).await })
+      })
+      .collect();
+    let mut want = Vec::new();
+    for batch in 0..20 {
+      let payloads: Vec<String> = (0..5).map(|i| format!("{batch}.{i}")).collect();
+      let events: Vec<(Option<&str>, &str)> = payloads.iter().map(|p| (None, p.as_str())).collect();
+      producer.append(&events).await.unwrap();
+      want.extend(payloads);
+    }
+    producer.finish(Terminal::End, "end").await.unwrap();
+    want.push("end".into());
+    for reader in readers {
+      let entries = reader.await.unwrap();
+      assert_eq!(
+        data(&entries),
+        want.iter().map(String::as_str).collect::<Vec<_>>()
+      );
+    }
+  }
+
+  pub async fn after_close_every_call_fails_with_store_closed(h: Harness) {
+    let producer = h.store.begin("closing").await.unwrap();
+    producer.append(&[(None, "x")]).await.unwrap();
+    let mut idle = h.store.reader("closing", None).await.unwrap().unwrap();
+    let mut blocked = h.store.reader("closing", None).await.unwrap().unwrap();
+    blocked.next_batch(10, WAIT).await.unwrap();
+    let waiting =
+      tokio::spawn(async move { blocked.next_batch(10, Duration::from_secs(30)).await });
+    tokio::task::yield_now().await;
+    h.store.close().await;
+    let waited = tokio::time::timeout(WAIT, waiting).await.unwrap().unwrap();
+    assert_eq!(waited.unwrap_err(), StoreError::Closed);
+    assert_eq!(
+      h.store.begin("other").await.err().unwrap().code(),
+      "STORE_CLOSED"
+    );
+    assert_eq!(
+      producer.append(&[(None, "y")]).await.unwrap_err(),
+      StoreError::Closed
+    );
+    assert_eq!(
+      producer.finish(Terminal::End, "").await.unwrap_err(),
+      StoreError::Closed
+    );
+    assert_eq!(
+      idle.next_batch(10, WAIT).await.unwrap_err(),
+      StoreError::Closed
+    );
+    assert_eq!(
+      h.store.stop("closing").await.unwrap_err(),
+      StoreError::Closed
+    );
+    assert_eq!(
+      h.store.reader("closing", None).await.err().unwrap(),
+      StoreError::Closed
+    );
+  }
+}
+
+macro_rules! suite {
+  ($backend:ident: $($name:ident => $config:expr),* $(,)?) => {
+    mod $backend {
+      use super::*;
+      $(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+          let Some(harness) = support::$backend($config).await else {
+            support::skip(stringify!($name));
+            return;
+          };
+          tokio::time::timeout(Duration::from_secs(60), cases::$name(harness))
+            .await
+            .expect("the case finishes within 60 s");
+        }
+      )*
+    }
+  };
+}
+
+macro_rules! both {
+  ($($name:ident => $config:expr),* $(,)?) => {
+    suite!(memory: $($name => $config),*);
+    suite!(redis: $($name => $config),*);
+  };
+}
+
+both! {
+  begin_append_finish_replays_every_entry_in_order => config(),
+  a_reader_resumed_after_entry_k_gets_exactly_the_entries_after_it => config(),
+  a_finished_generation_replays_and_then_stays_finished => config(),
+  an_unknown_id_has_no_reader => config(),
+  begin_on_an_existing_id_fails_with_generation_exists => config(),
+  invalid_ids_and_cursors_are_rejected => config(),
+  a_producer_whose_lease_lapsed_is_fenced_and_writes_nothing => short_lease(),
+  a_dropped_producer_is_reported_interrupted_within_lease_plus_one_second => short_lease(),
+  stop_reaches_the_producer_within_one_second => StoreConfig { lease: Duration::from_secs(30), ..config() },
+  trimming_to_max_len_turns_an_old_cursor_into_a_gap => StoreConfig { max_len: 5, ..config() },
+  a_finished_log_expires_after_its_ttl => StoreConfig { ttl: Duration::from_millis(300), ..config() },
+  a_blocked_reader_wakes_as_soon_as_an_entry_is_appended => StoreConfig { lease: Duration::from_secs(30), ..config() },
+  ten_concurrent_readers_all_get_the_full_sequence => config(),
+  after_close_every_call_fails_with_store_closed => config(),
+}
