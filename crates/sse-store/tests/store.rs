@@ -454,3 +454,270 @@ both! {
   ten_concurrent_readers_all_get_the_full_sequence => config(),
   after_close_every_call_fails_with_store_closed => config(),
 }
+
+mod redis_only {
+  use super::*;
+  use support::RedisServer;
+
+  fn server(test: &str, password: Option<&str>) -> Option<RedisServer> {
+    let server = RedisServer::start(password);
+    if server.is_none() {
+      support::skip(test);
+    }
+    server
+  }
+
+  /// Calls per command from INFO commandstats. Redis counts the commands a script runs there
+  /// too (and in total_commands_processed), so round trips are told apart by command name.
+  async fn calls(
+    connection: &mut ::redis::aio::MultiplexedConnection,
+  ) -> std::collections::HashMap<String, u64> {
+    let info: String = ::redis::cmd("INFO")
+      .arg("commandstats")
+      .query_async(connection)
+      .await
+      .unwrap();
+    info
+      .lines()
+      .filter_map(|line| {
+        let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+        let calls = rest
+          .strip_prefix("calls=")?
+          .split(',')
+          .next()?
+          .parse()
+          .ok()?;
+        Some((name.to_string(), calls))
+      })
+      .collect()
+  }
+
+  #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+  async fn appending_costs_one_command_per_batch() {
+    let Some(server) = server("appending_costs_one_command_per_batch", None) else {
+      return;
+    };
+    let store = Store::redis(&server.url(), config()).await.unwrap();
+    let producer = store.begin("count").await.unwrap();
+    let mut connection = server.connection().await;
+    let payloads: Vec<String> = (0..10).map(|i| format!("token {i}")).collect();
+    let events: Vec<(Option<&str>, &str)> = payloads.iter().map(|p| (None, p.as_str())).collect();
+    // The first call may load the script (EVALSHA, NOSCRIPT, EVAL): warm it up outside the count.
+    producer.append(&events).await.unwrap();
+
+    let before = calls(&mut connection).await;
+    for _ in 0..100 {
+      producer.append(&events).await.unwrap();
+    }
+    let after = calls(&mut connection).await;
+    let delta = |name: &str| after.get(name).unwrap_or(&0) - before.get(name).unwrap_or(&0);
+    // What the append script runs inside Redis, not round trips.
+    let in_script = [
+      "xadd", "xlen", "xrange", "xtrim", "hset", "hget", "get", "pexpire",
+    ];
+    let round_trips: u64 = after
+      .keys()
+      .filter(|name| !in_script.contains(&name.as_str()))
+      .map(|name| delta(name))
+      .sum();
+    println!(
+      "1,000 events in 100 batches: {round_trips} round trips (evalsha {}, info {}), xadd {}",
+      delta("evalsha"),
+      delta("info"),
+      delta("xadd")
+    );
+    assert_eq!(delta("evalsha"), 100);
+    assert_eq!(delta("eval"), 0);
+    assert_eq!(delta("xadd"), 1000);
+    // + 1 for the first INFO, counted once it has run.
+    assert!(
+      round_trips <= 100 + 2,
+      "{round_trips} round trips for 100 batches"
+    );
+    let len: u64 = ::redis::cmd("XLEN")
+      .arg("nsse:{count}:log")
+      .query_async(&mut connection)
+      .await
+      .unwrap();
+    assert_eq!(len, 1010);
+  }
+
+  #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+  async fn keys_follow_the_documented_layout() {
+    let Some(server) = server("keys_follow_the_documented_layout", None) else {
+      return;
+    };
+    let store = Store::redis(&server.url(), config()).await.unwrap();
+    let producer = store.begin("layout").await.unwrap();
+    producer
+      .append(&[(Some("delta"), "x"), (None, "y")])
+      .await
+      .unwrap();
+    let mut connection = server.connection().await;
+    let meta: std::collections::HashMap<String, String> = ::redis::cmd("HGETALL")
+      .arg("nsse:{layout}:meta")
+      .query_async(&mut connection)
+      .await
+      .unwrap();
+    assert_eq!(meta.get("state").map(String::as_str), Some("live"));
+    assert_eq!(meta.get("stop").map(String::as_str), Some("0"));
+    let epoch: String = ::redis::cmd("GET")
+      .arg("nsse:{layout}:lease")
+      .query_async(&mut connection)
+      .await
+      .unwrap();
+    assert_eq!(meta.get("epoch"), Some(&epoch));
+    let lease_ttl: i64 = ::redis::cmd("PTTL")
+      .arg("nsse:{layout}:lease")
+      .query_async(&mut connection)
+      .await
+      .unwrap();
+    assert!(lease_ttl > 0 && lease_ttl <= 3000, "lease PTTL {lease_ttl}");
+    let entries: ::redis::Value = ::redis::cmd("XRANGE")
+      .arg("nsse:{layout}:log")
+      .arg("-")
+      .arg("+")
+      .query_async(&mut connection)
+      .await
+      .unwrap();
+    let text = format!("{entries:?}");
+    assert!(text.contains("\"e\"") || text.contains("101"), "{text}");
+    let fields: Vec<(String, Vec<(String, String)>)> = ::redis::from_redis_value(entries).unwrap();
+    assert_eq!(
+      fields[0].1,
+      [
+        ("e".to_string(), "delta".to_string()),
+        ("d".into(), "x".into())
+      ]
+    );
+    assert_eq!(fields[1].1, [("d".to_string(), "y".to_string())]);
+  }
+
+  #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+  async fn a_killed_server_gives_store_errors_and_a_restarted_one_works_with_the_same_store() {
+    let Some(mut server) = server("a_killed_server_gives_store_errors", None) else {
+      return;
+    };
+    let config = StoreConfig {
+      command_timeout: Duration::from_secs(1),
+      ..config()
+    };
+    let store = Store::redis(&server.url(), config.clone()).await.unwrap();
+    let producer = store.begin("crash").await.unwrap();
+    producer.append(&[(None, "1")]).await.unwrap();
+    let mut reader = store.reader("crash", None).await.unwrap().unwrap();
+    assert_eq!(reader.next_batch(10, WAIT).await.unwrap().entries.len(), 1);
+
+    server.kill();
+    let started = Instant::now();
+    let error = producer.append(&[(None, "2")]).await.unwrap_err();
+    assert_eq!(error.code(), "STORE", "{error}");
+    let error = reader
+      .next_batch(10, Duration::from_millis(200))
+      .await
+      .unwrap_err();
+    assert_eq!(error.code(), "STORE", "{error}");
+    let error = store.begin("during").await.unwrap_err();
+    assert_eq!(error.code(), "STORE", "{error}");
+    // Each call is bounded by the command timeout (plus connection retries), never a hang.
+    assert!(
+      started.elapsed() < Duration::from_secs(10),
+      "took {:?}",
+      started.elapsed()
+    );
+    println!("three failing calls took {:?}: {error}", started.elapsed());
+
+    server.spawn();
+    let started = Instant::now();
+    let producer = store.begin("after").await.unwrap();
+    println!("first begin after the restart took {:?}", started.elapsed());
+    let _keepalive = producer.spawn_keepalive();
+    producer.append(&[(None, "back")]).await.unwrap();
+    let other = Store::redis(&server.url(), config).await.unwrap();
+    let signal = producer.stop_requested();
+    assert!(other.stop("after").await.unwrap());
+    tokio::time::timeout(Duration::from_secs(1), signal.cancelled())
+      .await
+      .expect("the stop listener resubscribed");
+    producer.finish(Terminal::Stopped, "").await.unwrap();
+    assert_eq!(data(&read_all(&store, "after", None).await), ["back", ""]);
+  }
+
+  #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+  async fn a_password_in_the_url_works_and_never_appears_in_an_error() {
+    let password = "s3cret-pw";
+    let Some(mut server) = server("a_password_in_the_url_works", Some(password)) else {
+      return;
+    };
+    let config = StoreConfig {
+      command_timeout: Duration::from_secs(1),
+      ..config()
+    };
+    let port = server.port;
+    for url in [
+      format!("redis://:{password}@127.0.0.1:{port}"),
+      format!("redis://default:{password}@127.0.0.1:{port}/0"),
+    ] {
+      let store = Store::redis(&url, config.clone()).await.unwrap();
+      let id = format!("pw-{}", url.len());
+      let producer = store.begin(&id).await.unwrap();
+      producer.append(&[(None, "ok")]).await.unwrap();
+      producer.finish(Terminal::End, "").await.unwrap();
+      assert_eq!(read_all(&store, &id, None).await.len(), 2);
+    }
+
+    let wrong = "wr0ng-pw";
+    let error = Store::redis(
+      &format!("redis://:{wrong}@127.0.0.1:{port}"),
+      config.clone(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.code(), "STORE");
+    assert!(!error.to_string().contains(wrong), "{error}");
+    let error = Store::redis(
+      &format!("redis://:{password}@127.0.0.1:notaport"),
+      config.clone(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.code(), "INVALID_OPTIONS");
+    assert!(!error.to_string().contains(password), "{error}");
+    let error = Store::redis(&format!("ftp://:{password}@127.0.0.1"), config.clone())
+      .await
+      .unwrap_err();
+    assert_eq!(error.code(), "INVALID_OPTIONS");
+    assert!(!error.to_string().contains(password), "{error}");
+
+    let store = Store::redis(&server.url(), config).await.unwrap();
+    let producer = store.begin("outage").await.unwrap();
+    server.kill();
+    let error = producer.append(&[(None, "x")]).await.unwrap_err();
+    assert_eq!(error.code(), "STORE");
+    assert!(!error.to_string().contains(password), "{error}");
+  }
+}
+
+#[tokio::test]
+async fn the_memory_store_bounds_each_log_in_bytes() {
+  let config = StoreConfig {
+    max_bytes: 4096,
+    ..config()
+  };
+  let store = Store::memory(config).unwrap();
+  let producer = store.begin("bytes").await.unwrap();
+  let payload = "x".repeat(100);
+  for _ in 0..100 {
+    producer.append(&[(None, payload.as_str())]).await.unwrap();
+  }
+  let error = store.reader("bytes", None).await.unwrap_err();
+  let StoreError::Gap { trimmed, .. } = error else {
+    panic!("expected a gap, got {error:?}");
+  };
+  producer.finish(Terminal::End, "").await.unwrap();
+  let kept = read_all(&store, "bytes", Some(trimmed)).await;
+  let bytes: usize = kept.iter().map(|e| e.id.len() + e.data.len() + 64).sum();
+  assert!(bytes <= 4096, "{bytes} bytes kept");
+  assert!(kept.len() >= 20, "only {} entries kept", kept.len());
+  assert_eq!(kept.last().unwrap().terminal, Some(Terminal::End));
+}
