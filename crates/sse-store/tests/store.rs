@@ -696,6 +696,38 @@ mod redis_only {
     assert_eq!(error.code(), "STORE");
     assert!(!error.to_string().contains(password), "{error}");
   }
+
+  #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+  async fn a_rediss_url_runs_a_rustls_handshake_and_reports_its_failure_as_store() {
+    // A listener that answers the ClientHello with plain text: the handshake fails at once.
+    // Reaching that failure shows rustls found its crypto provider (ring, the only one compiled
+    // in) rather than panicking for want of one.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+      use std::io::Write;
+      for stream in listener.incoming().take(8).flatten() {
+        let mut stream = stream;
+        let _ = stream.write_all(b"-ERR not TLS\r\n");
+      }
+    });
+    let config = StoreConfig {
+      command_timeout: Duration::from_secs(2),
+      ..config()
+    };
+    let started = Instant::now();
+    let error = Store::redis(&format!("rediss://:tls-pw@127.0.0.1:{port}"), config)
+      .await
+      .unwrap_err();
+    assert_eq!(error.code(), "STORE", "{error}");
+    assert!(!error.to_string().contains("tls-pw"), "{error}");
+    assert!(
+      started.elapsed() < Duration::from_secs(2),
+      "the handshake failure was not seen: {error}"
+    );
+    assert!(rustls::crypto::CryptoProvider::get_default().is_some());
+    println!("rediss:// to a non-TLS peer: {error}");
+  }
 }
 
 #[tokio::test]
