@@ -196,8 +196,10 @@ impl Store {
     }))
   }
 
-  /// Closes every connection; every later call, on this handle or its clones, producers and
-  /// readers, fails with `STORE_CLOSED`, and readers waiting in `next_batch` return it at once.
+  /// Closes every connection (the command connection, the stop listener, every reader's own
+  /// connection); every later call, on this handle or its clones, producers and readers, fails
+  /// with `STORE_CLOSED`, and readers waiting in `next_batch` return it at once. Producers are
+  /// not finished: their leases lapse, and readers elsewhere report them interrupted.
   pub async fn close(&self) {
     match &self.backend {
       Backend::Memory(store) => store.close(),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -23,6 +23,10 @@ use crate::scripts::Scripts;
 /// Local producers by generation id, then epoch: where a stop message is dispatched.
 type Producers = Arc<Mutex<HashMap<String, HashMap<u64, CancellationToken>>>>;
 
+/// A reader's own connection, reachable from the store so that `close` can drop it even while
+/// the reader sits idle between batches.
+type ConnectionSlot = Arc<Mutex<Option<MultiplexedConnection>>>;
+
 pub(crate) struct RedisStore {
   config: StoreConfig,
   client: redis::Client,
@@ -32,6 +36,7 @@ pub(crate) struct RedisStore {
   producers: Producers,
   listener_started: AtomicBool,
   subscribed: watch::Sender<bool>,
+  reader_connections: Mutex<Vec<Weak<Mutex<Option<MultiplexedConnection>>>>>,
   scripts: Scripts,
 }
 
@@ -101,6 +106,7 @@ impl RedisStore {
       producers: Arc::default(),
       listener_started: AtomicBool::new(false),
       subscribed,
+      reader_connections: Mutex::default(),
       scripts: Scripts::new(),
     };
     let manager = store
@@ -367,6 +373,19 @@ impl RedisStore {
     // drop theirs when they see `closed`.
     lock(&self.manager).take();
     lock(&self.producers).clear();
+    for slot in lock(&self.reader_connections).drain(..) {
+      if let Some(slot) = slot.upgrade() {
+        lock(&slot).take();
+      }
+    }
+  }
+
+  fn connection_slot(&self) -> ConnectionSlot {
+    let slot = ConnectionSlot::default();
+    let mut slots = lock(&self.reader_connections);
+    slots.retain(|slot| slot.strong_count() > 0);
+    slots.push(Arc::downgrade(&slot));
+    slot
   }
 
   pub(crate) fn is_closed(&self) -> bool {
@@ -487,7 +506,7 @@ pub(crate) struct RedisReader {
   store: Arc<RedisStore>,
   keys: Keys,
   cursor: Option<LogId>,
-  connection: Option<MultiplexedConnection>,
+  connection: ConnectionSlot,
 }
 
 impl RedisReader {
@@ -504,11 +523,12 @@ impl RedisReader {
     if let Some(gap) = gap_between(cursor, snapshot.trimmed) {
       return Err(gap);
     }
+    let connection = store.connection_slot();
     Ok(Some(RedisReader {
       store,
       keys,
       cursor,
-      connection: None,
+      connection,
     }))
   }
 
@@ -520,7 +540,6 @@ impl RedisReader {
     let deadline = Instant::now() + max_wait;
     loop {
       if self.store.is_closed() {
-        self.connection = None;
         return Err(StoreError::Closed);
       }
       let Some(Snapshot {
@@ -566,8 +585,9 @@ impl RedisReader {
   /// timeout expires", XREAD docs). The entries themselves are re-read by the read script, which
   /// also checks for a gap.
   async fn block(&mut self, wait: Duration) -> Result<()> {
-    let connection = match &self.connection {
-      Some(connection) => connection.clone(),
+    let existing = lock(&self.connection).clone();
+    let connection = match existing {
+      Some(connection) => connection,
       None => {
         // No response timeout on this connection: our own bound below covers BLOCK + margin.
         let config = AsyncConnectionConfig::new()
@@ -582,7 +602,12 @@ impl RedisReader {
               .get_multiplexed_async_connection_with_config(&config),
           )
           .await?;
-        self.connection = Some(connection.clone());
+        *lock(&self.connection) = Some(connection.clone());
+        if self.store.is_closed() {
+          // `close` ran while this connection was being made and could not see it.
+          lock(&self.connection).take();
+          return Err(StoreError::Closed);
+        }
         connection
       }
     };
@@ -610,7 +635,7 @@ impl RedisReader {
     };
     if result.is_err() {
       // The connection may still owe the reply of the abandoned command: start afresh.
-      self.connection = None;
+      lock(&self.connection).take();
     }
     result
   }

@@ -697,6 +697,75 @@ mod redis_only {
     assert!(!error.to_string().contains(password), "{error}");
   }
 
+  async fn connected_clients(connection: &mut ::redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = ::redis::cmd("INFO")
+      .arg("clients")
+      .query_async(connection)
+      .await
+      .unwrap();
+    info
+      .lines()
+      .find_map(|line| line.strip_prefix("connected_clients:")?.trim().parse().ok())
+      .unwrap()
+  }
+
+  #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+  async fn close_drops_every_connection_the_store_opened() {
+    let Some(server) = server("close_drops_every_connection_the_store_opened", None) else {
+      return;
+    };
+    let mut connection = server.connection().await;
+    let store = Store::redis(&server.url(), config()).await.unwrap();
+    let producer = store.begin("conns").await.unwrap();
+    producer.append(&[(None, "x")]).await.unwrap();
+    let mut idle = store.reader("conns", None).await.unwrap().unwrap();
+    idle.next_batch(10, WAIT).await.unwrap();
+    // Nothing new: this call blocks in XREAD on the reader's own connection, then times out.
+    assert!(idle
+      .next_batch(10, Duration::from_millis(50))
+      .await
+      .unwrap()
+      .entries
+      .is_empty());
+    let mut blocked = store
+      .reader(
+        "conns",
+        Some(producer.append(&[(None, "y")]).await.unwrap()[0].clone()),
+      )
+      .await
+      .unwrap()
+      .unwrap();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let waiting = tokio::spawn(async move {
+      ready_tx.send(()).unwrap();
+      blocked.next_batch(10, Duration::from_secs(30)).await
+    });
+    ready_rx.await.unwrap();
+    // test connection + command connection + stop listener + two readers.
+    let deadline = Instant::now() + WAIT;
+    while connected_clients(&mut connection).await < 5 {
+      assert!(
+        Instant::now() < deadline,
+        "the store never opened its five connections"
+      );
+      tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    store.close().await;
+    assert_eq!(waiting.await.unwrap().unwrap_err(), StoreError::Closed);
+    let deadline = Instant::now() + WAIT;
+    while connected_clients(&mut connection).await > 1 {
+      assert!(
+        Instant::now() < deadline,
+        "connections left open after close"
+      );
+      tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+      idle.next_batch(10, WAIT).await.unwrap_err(),
+      StoreError::Closed
+    );
+  }
+
   #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
   async fn a_rediss_url_runs_a_rustls_handshake_and_reports_its_failure_as_store() {
     // A listener that answers the ClientHello with plain text: the handshake fails at once.
