@@ -192,6 +192,31 @@ mod cases {
       data(&read_all(&h.store, "fence", None).await),
       ["before", ""]
     );
+    // The interrupted log keeps its id until it expires: no second producer can take it over.
+    assert_eq!(
+      h.store.begin("fence").await.unwrap_err(),
+      StoreError::Exists { live: false }
+    );
+  }
+
+  pub async fn a_producer_past_its_lease_is_fenced_before_any_reader_notices(h: Harness) {
+    let a = h.store.begin("lapsed").await.unwrap();
+    a.append(&[(None, "kept")]).await.unwrap();
+    // No reader and no keepalive: nothing closes the log while the lease runs out.
+    tokio::time::sleep(h.config.lease + Duration::from_millis(100)).await;
+    assert_eq!(
+      a.append(&[(None, "lost")]).await.unwrap_err(),
+      StoreError::Fenced
+    );
+    assert_eq!(a.renew().await.unwrap_err(), StoreError::Fenced);
+    // A later begin on the id closes the abandoned log as interrupted instead of taking it over.
+    assert_eq!(
+      h.store.begin("lapsed").await.unwrap_err(),
+      StoreError::Exists { live: false }
+    );
+    let entries = read_all(&h.store, "lapsed", None).await;
+    assert_eq!(data(&entries), ["kept", ""]);
+    assert_eq!(entries[1].terminal, Some(Terminal::Interrupted));
   }
 
   pub async fn a_dropped_producer_is_reported_interrupted_within_lease_plus_one_second(h: Harness) {
@@ -446,6 +471,7 @@ both! {
   begin_on_an_existing_id_fails_with_generation_exists => config(),
   invalid_ids_and_cursors_are_rejected => config(),
   a_producer_whose_lease_lapsed_is_fenced_and_writes_nothing => short_lease(),
+  a_producer_past_its_lease_is_fenced_before_any_reader_notices => short_lease(),
   a_dropped_producer_is_reported_interrupted_within_lease_plus_one_second => short_lease(),
   stop_reaches_the_producer_within_one_second => StoreConfig { lease: Duration::from_secs(30), ..config() },
   trimming_to_max_len_turns_an_old_cursor_into_a_gap => StoreConfig { max_len: 5, ..config() },
