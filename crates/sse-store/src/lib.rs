@@ -40,19 +40,26 @@
 //!
 //! # Why this is atomic
 //!
-//! Each operation is one Lua script (see `scripts.rs`), sent with EVALSHA. The Redis docs on
-//! EVAL: "Redis guarantees the script's atomic execution. While executing the script, all server
-//! activities are blocked during its entire runtime", so the lease check and the writes after it
-//! cannot interleave with another producer, a reader closing the log, or `stop`. What else is
-//! relied on, from the command docs:
-//! - XADD with `*` "generates a unique ID ... the ID is guaranteed to be incremental", so
-//!   ids order the log, and a script's XADDs within one call get increasing sequence numbers.
-//! - XTRIM MAXLEN "evicts older entries" first, exactly when used without `~`: the removed ids are
-//!   the first ones XRANGE returns, which is how the script records `trimmed`.
-//! - XREAD BLOCK "returns as soon as data is available or the timeout expires"; a blocked client
-//!   is one connection busy, which is why each reader has its own.
-//! - PEXPIRE/EXPIRE: "a key with an associated timeout is automatically deleted"; a SET with PX
-//!   is how a lease lapses without anyone running.
+//! Each operation is one Lua script (`scripts.rs`), sent with EVALSHA. Redis's "Scripting with
+//! Lua" page: "Redis guarantees the script's atomic execution. While executing the script, all
+//! server activities are blocked during its entire runtime." So the lease check and the writes
+//! after it cannot interleave with another producer, a reader closing the log, or `stop`. The
+//! command pages relied on besides:
+//! - XADD: with `*`, "the first part is the Unix time in milliseconds of the Redis instance
+//!   generating the ID. The second part is just a sequence number and is used in order to
+//!   distinguish IDs generated in the same millisecond"; a new id is never below the stream's
+//!   last one, so ids order the log.
+//! - XTRIM: it "trims the stream by evicting older entries (entries with lower IDs)", exactly
+//!   unless `~` is given. The removed entries are thus the first ones XRANGE returns, which is
+//!   how the scripts record `trimmed`.
+//! - XREAD: it returns "only entries with an ID greater than the last received ID reported by the
+//!   caller", and BLOCK waits for such entries up to a timeout. A blocked command occupies its
+//!   connection, which is why each reader has a connection of its own.
+//! - EXPIRE/PEXPIRE: "After the timeout has expired, the key will automatically be deleted". A
+//!   lease is a key SET with PX: it lapses without anyone running.
+//!
+//! The client is the redis crate's standalone client; the layout is ready for a cluster client
+//! (every script names its keys in KEYS, all in one slot), but none is wired up yet.
 //!
 //! # Example
 //!
