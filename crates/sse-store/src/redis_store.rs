@@ -393,6 +393,14 @@ impl RedisStore {
   }
 }
 
+impl Drop for RedisStore {
+  /// The stop listener holds no handle on the store; without this, dropping every handle
+  /// without `close` would leave it reconnecting forever.
+  fn drop(&mut self) {
+    self.closed.cancel();
+  }
+}
+
 /// The store's only pub/sub connection: a stop published by any instance cancels the stop token
 /// of the local producer of that id. Reconnects with a capped backoff; stops published while it
 /// is down are caught by the producers' renew loop, which reads the stop flag.

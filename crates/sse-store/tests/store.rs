@@ -793,6 +793,28 @@ mod redis_only {
   }
 
   #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+  async fn dropping_every_handle_without_close_releases_the_connections() {
+    let Some(server) = server("dropping_every_handle_releases_the_connections", None) else {
+      return;
+    };
+    let mut connection = server.connection().await;
+    let store = Store::redis(&server.url(), config()).await.unwrap();
+    let producer = store.begin("dropped-store").await.unwrap();
+    // test connection + command connection + stop listener.
+    assert_eq!(connected_clients(&mut connection).await, 3);
+    drop(producer);
+    drop(store);
+    let deadline = Instant::now() + WAIT;
+    while connected_clients(&mut connection).await > 1 {
+      assert!(
+        Instant::now() < deadline,
+        "connections left open after the last handle dropped"
+      );
+      tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+  }
+
+  #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
   async fn a_rediss_url_runs_a_rustls_handshake_and_reports_its_failure_as_store() {
     // A listener that answers the ClientHello with plain text: the handshake fails at once.
     // Reaching that failure shows rustls found its crypto provider (ring, the only one compiled
