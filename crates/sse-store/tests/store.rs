@@ -870,3 +870,13 @@ async fn the_memory_store_bounds_each_log_in_bytes() {
   assert!(kept.len() >= 20, "only {} entries kept", kept.len());
   assert_eq!(kept.last().unwrap().terminal, Some(Terminal::End));
 }
+
+#[test]
+fn every_handle_can_move_between_tokio_tasks() {
+  fn send_sync<T: Send + Sync + 'static>() {}
+  send_sync::<Store>();
+  send_sync::<sse_store::Producer>();
+  send_sync::<sse_store::Reader>();
+  send_sync::<sse_store::Keepalive>();
+  send_sync::<StoreError>();
+}
