@@ -28,6 +28,16 @@ export declare class NativeClient {
   remove(id: number): Uint32Array | null
   /** Unregisters every instance and aborts every open request; returns their ids. */
   clear(): Uint32Array
+  /**
+   * Asks the producer of a generation to stop, on whichever instance it runs. Resolves with JSON:
+   * `{"stopped":true|false}` (false: unknown or already finished) or `{"code","message"}`.
+   */
+  stop(generation: string): Promise<string>
+  /**
+   * Closes the store's connections; later resumable requests fail with STORE_CLOSED. Resolves
+   * with `{}` (JSON).
+   */
+  closeStore(): Promise<string>
   /** How many instances are registered. */
   get size(): number
 }
@@ -37,9 +47,23 @@ export declare class NativeInstance {
   get id(): number
   /**
    * Validates the options and starts the request; returns its id. Its records go to the
-   * environment's `deliver` until the last one (END or FAIL) or until `abort(id)`.
+   * environment's `deliver` until the last one (END or FAIL) or until `abort(id)`. With a
+   * `generation`, the request is resumable: it begins that generation's log first (a LOG record
+   * when it did, FAIL with the store's code when it could not) and appends its events to it.
    */
   start(options: RequestOptions): number
+  /**
+   * Replays the log of `generation` after `lastEventId`, then follows it live until its terminal
+   * entry; returns the request's id. Its records: LOG when the log was found (FAIL `NOT_FOUND`
+   * when it is unknown or expired), the entries as MESSAGE or TEXT records with the log's ids, a
+   * terminal event, END.
+   */
+  follow(options: FollowOptions): number
+  /**
+   * Lets a resumable request go on without its JS side (the browser left): nothing more is
+   * handed over, and it leaves the registry when it ends.
+   */
+  detach(id: number): void
   /** Stops a request and closes its connection; its queued records are dropped by the JS side. */
   abort(id: number): void
   /** Aborts every open request of this instance; returns their ids. */
@@ -80,6 +104,21 @@ export interface ClientOptions {
   allowAbsoluteUrls?: boolean
   /** Default false (HTTP/1.1): offer HTTP/2 in TLS ALPN, with fixed flow-control windows. */
   http2?: boolean
+  /**
+   * Where resumable generations are logged: a `redis://`/`rediss://` URL or its options;
+   * default the in-process store.
+   */
+  store?: string | StoreOptions
+}
+
+/** A resumed reader of a generation's log. */
+export interface FollowOptions {
+  /** The generation id. */
+  generation: string
+  /** Replay the entries after this log id (all of them without one). */
+  lastEventId?: string
+  /** Deliver events as event-stream text (TEXT records), for relays. */
+  text?: boolean
 }
 
 /**
@@ -95,6 +134,8 @@ export declare const KIND_ERROR: number
 export declare const KIND_FAIL: number
 
 export declare const KIND_ID: number
+
+export declare const KIND_LOG: number
 
 export declare const KIND_MESSAGE: number
 
@@ -139,4 +180,28 @@ export interface RequestOptions {
   maxEventSize?: number
   /** Deliver events as re-encoded event-stream text (TEXT records), for relays. */
   text?: boolean
+  /** Resumable: the id of the generation whose log the events are appended to. */
+  generation?: string
+}
+
+/** Where a client keeps the logs of resumable generations. */
+export interface StoreOptions {
+  /**
+   * `redis://` or `rediss://` (TLS) URL, with `user:password@` for AUTH. None: the in-process
+   * store (one process only).
+   */
+  url?: string
+  /** Prefix of every key and of the stop channel (default 'nsse:'). */
+  prefix?: string
+  /** Milliseconds a finished log stays readable (default 300000, five minutes). */
+  ttl?: number
+  /** Entries kept in a running log; older ones are trimmed (default 10000). */
+  maxLen?: number
+  /**
+   * Milliseconds a producer owns its generation without renewing its lease (default 3000).
+   * Readers learn that a producer died within `lease` + 1 s.
+   */
+  lease?: number
+  /** In-process store only: bytes kept per log (default 64 MiB). */
+  maxBytes?: number
 }

@@ -842,6 +842,7 @@ module.exports.KIND_END = nativeBinding.KIND_END
 module.exports.KIND_ERROR = nativeBinding.KIND_ERROR
 module.exports.KIND_FAIL = nativeBinding.KIND_FAIL
 module.exports.KIND_ID = nativeBinding.KIND_ID
+module.exports.KIND_LOG = nativeBinding.KIND_LOG
 module.exports.KIND_MESSAGE = nativeBinding.KIND_MESSAGE
 module.exports.KIND_OPEN = nativeBinding.KIND_OPEN
 module.exports.KIND_TEXT = nativeBinding.KIND_TEXT

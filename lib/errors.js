@@ -13,6 +13,12 @@ const CODES = new Set([
   'INVALID_OPTIONS',
   'EVENT_TOO_LARGE',
   'CALLBACK_THREW',
+  'STORE',
+  'STORE_FENCED',
+  'STORE_CLOSED',
+  'GENERATION_EXISTS',
+  'RESUME_GAP',
+  'NOT_FOUND',
 ])
 
 class SseError extends Error {

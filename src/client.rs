@@ -11,11 +11,13 @@ use napi_derive::napi;
 use sse_core::http_client::build_http_client;
 use sse_core::ClientDefaults;
 
-use crate::error::{internal, throw, Code};
+use crate::context::ClientContext;
+use crate::error::{error_json_code, internal, throw, Code};
 use crate::handle::{abort_all, Registry};
 use crate::instance::NativeInstance;
 use crate::options::ClientOptions;
-use crate::pool::Pool;
+use crate::store::LogStore;
+use sse_store::StoreError;
 
 /// An instance the manager holds until it is deleted: the JS object `get(id)` returns, and its
 /// open requests.
@@ -27,7 +29,7 @@ struct Entry {
 /// The client and its registry of instances (the ClientManager).
 #[napi(custom_finalize)]
 pub struct NativeClient {
-  pool: Arc<Pool>,
+  context: Arc<ClientContext>,
   next_id: u32,
   instances: HashMap<u32, Entry>,
 }
@@ -36,11 +38,19 @@ pub struct NativeClient {
 impl NativeClient {
   #[napi(constructor)]
   pub fn new(options: Option<ClientOptions>) -> napi::Result<NativeClient, Code> {
-    let opts = options.map(Into::into).unwrap_or_default();
+    let (store, opts) = match options {
+      Some(mut options) => (options.store.take(), options.into()),
+      None => (None, Default::default()),
+    };
+    let store = LogStore::new(store).map_err(throw)?;
     let defaults = ClientDefaults::from_options(&opts).map_err(throw)?;
     let http = build_http_client(&opts).map_err(throw)?;
     Ok(NativeClient {
-      pool: Arc::new(Pool { defaults, http }),
+      context: Arc::new(ClientContext {
+        defaults,
+        http,
+        store,
+      }),
       next_id: 0,
       instances: HashMap::new(),
     })
@@ -51,7 +61,7 @@ impl NativeClient {
   #[napi]
   pub fn instance(&mut self) -> NativeInstance {
     self.next_id += 1;
-    NativeInstance::new(self.next_id, Arc::clone(&self.pool))
+    NativeInstance::new(self.next_id, Arc::clone(&self.context))
   }
 
   /// Registers `object` (the JS `ServerSentEvents`) under the id of `instance`.
@@ -103,11 +113,59 @@ impl NativeClient {
     Ok(Uint32Array::new(aborted))
   }
 
+  /// Asks the producer of a generation to stop, on whichever instance it runs. Resolves with JSON:
+  /// `{"stopped":true|false}` (false: unknown or already finished) or `{"code","message"}`.
+  #[napi(ts_return_type = "Promise<string>")]
+  pub fn stop<'e>(&self, env: &'e Env, generation: String) -> napi::Result<Object<'e>> {
+    let context = Arc::clone(&self.context);
+    settle(
+      env,
+      async move {
+        let store = context.store.get().await?;
+        store.stop(&generation).await
+      },
+      |stopped| serde_json::json!({ "stopped": stopped }).to_string(),
+    )
+  }
+
+  /// Closes the store's connections; later resumable requests fail with STORE_CLOSED. Resolves
+  /// with `{}` (JSON).
+  #[napi(ts_return_type = "Promise<string>")]
+  pub fn close_store<'e>(&self, env: &'e Env) -> napi::Result<Object<'e>> {
+    let context = Arc::clone(&self.context);
+    settle(
+      env,
+      async move {
+        context.store.close().await;
+        Ok::<(), StoreError>(())
+      },
+      |()| "{}".to_owned(),
+    )
+  }
+
   /// How many instances are registered.
   #[napi(getter)]
   pub fn size(&self) -> u32 {
     self.instances.len() as u32
   }
+}
+
+/// A promise resolved with JSON from `future`, run on the runtime: the value through `ok`, or
+/// the store error's `{"code","message"}`.
+fn settle<'e, T: Send + 'static>(
+  env: &'e Env,
+  future: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+  ok: impl FnOnce(T) -> String + Send + 'static,
+) -> napi::Result<Object<'e>> {
+  let (deferred, promise) = env.create_deferred::<String, _>()?;
+  crate::runtime::spawn(async move {
+    let json = match future.await {
+      Ok(value) => ok(value),
+      Err(err) => error_json_code(err.code(), &err.to_string()),
+    };
+    deferred.resolve(move |_| Ok(json));
+  });
+  Ok(promise)
 }
 
 fn release(env: &Env, entry: Entry) -> napi::Result<Vec<u32>> {

@@ -44,3 +44,8 @@ pub fn error_json(err: &Error, attempt: u32, will_retry: bool) -> String {
   })
   .to_string()
 }
+
+/// The same fields for an error whose code is not one of the core's (the store's codes).
+pub fn error_json_code(code: &str, message: &str) -> String {
+  json!({ "code": code, "message": message, "attempt": 0, "willRetry": false }).to_string()
+}

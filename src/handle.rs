@@ -18,6 +18,9 @@ pub struct RequestShared {
   /// Set by a `stream()` whose consumer fell behind: the task stops reading the socket until cleared.
   paused: AtomicBool,
   resumed: Notify,
+  /// Set when the JS side let go of a request that goes on without it (a resumable relay whose
+  /// browser left): its task hands nothing over and is never paused.
+  detached: AtomicBool,
 }
 
 impl RequestShared {
@@ -27,6 +30,7 @@ impl RequestShared {
       cancel,
       paused: AtomicBool::new(false),
       resumed: Notify::new(),
+      detached: AtomicBool::new(false),
     }
   }
 
@@ -42,6 +46,16 @@ impl RequestShared {
       }
       resumed.await;
     }
+  }
+
+  pub fn is_detached(&self) -> bool {
+    self.detached.load(Ordering::Acquire)
+  }
+
+  /// Lets the request go on without its JS side; a paused one is woken.
+  pub fn detach(&self) {
+    self.detached.store(true, Ordering::Release);
+    self.set_paused(false);
   }
 
   pub fn set_paused(&self, paused: bool) {

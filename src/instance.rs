@@ -9,12 +9,15 @@ use napi::Env;
 use napi_derive::napi;
 use sse_core::request::Request;
 use sse_core::{Outcome, RequestConfig};
+use sse_store::StoreError;
+use tokio_util::sync::CancellationToken;
 
+use crate::context::ClientContext;
 use crate::env::EnvState;
 use crate::error::{internal, throw, Code};
 use crate::handle::{abort_all, lock, Registry, RequestShared};
-use crate::options::RequestOptions;
-use crate::pool::Pool;
+use crate::log::LogWriter;
+use crate::options::{FollowOptions, RequestOptions};
 use crate::records::{End, Mode};
 use crate::sink::RecordSink;
 
@@ -24,15 +27,33 @@ static NEXT_REQUEST_ID: AtomicU32 = AtomicU32::new(1);
 #[napi]
 pub struct NativeInstance {
   id: u32,
-  pool: Arc<Pool>,
+  context: Arc<ClientContext>,
   pub(crate) requests: Arc<Registry>,
 }
 
 impl NativeInstance {
-  pub fn new(id: u32, pool: Arc<Pool>) -> NativeInstance {
+  /// A new request id, registered, with its cancel token and sink.
+  fn open(
+    &self,
+    env: &Env,
+    mode: Mode,
+  ) -> napi::Result<(u32, CancellationToken, RecordSink), Code> {
+    let state = EnvState::get(env).map_err(internal)?;
+    let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+    let cancel = state.cancel_all.child_token();
+    let shared = Arc::new(RequestShared::new(id, cancel.clone()));
+    lock(&self.requests).insert(id, Arc::clone(&shared));
+    Ok((
+      id,
+      cancel,
+      RecordSink::new(Arc::clone(&state.hub), shared, mode),
+    ))
+  }
+
+  pub fn new(id: u32, context: Arc<ClientContext>) -> NativeInstance {
     NativeInstance {
       id,
-      pool,
+      context,
       requests: Arc::new(Mutex::new(Default::default())),
     }
   }
@@ -53,33 +74,115 @@ impl NativeInstance {
   }
 
   /// Validates the options and starts the request; returns its id. Its records go to the
-  /// environment's `deliver` until the last one (END or FAIL) or until `abort(id)`.
+  /// environment's `deliver` until the last one (END or FAIL) or until `abort(id)`. With a
+  /// `generation`, the request is resumable: it begins that generation's log first (a LOG record
+  /// when it did, FAIL with the store's code when it could not) and appends its events to it.
   #[napi]
-  pub fn start(&self, env: Env, options: RequestOptions) -> napi::Result<u32, Code> {
+  pub fn start(&self, env: Env, mut options: RequestOptions) -> napi::Result<u32, Code> {
     let mode = if options.text.unwrap_or(false) {
       Mode::Text
     } else {
       Mode::Messages
     };
-    let cfg = RequestConfig::resolve(&self.pool.defaults, options.into()).map_err(throw)?;
-    let state = EnvState::get(&env).map_err(internal)?;
-    let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
-    let cancel = state.cancel_all.child_token();
-    let shared = Arc::new(RequestShared::new(id, cancel.clone()));
-    lock(&self.requests).insert(id, Arc::clone(&shared));
-    let sink = RecordSink::new(Arc::clone(&state.hub), shared, mode);
-    let http = self.pool.http.clone();
+    let generation = options.generation.take();
+    if let Some(generation) = &generation {
+      sse_store::validate_id(generation).map_err(store_input)?;
+    }
+    let cfg = RequestConfig::resolve(&self.context.defaults, options.into()).map_err(throw)?;
+    let (id, cancel, sink) = self.open(&env, mode)?;
+    let http = self.context.http.clone();
+    let context = Arc::clone(&self.context);
+    let requests = Arc::clone(&self.requests);
     crate::runtime::spawn(async move {
-      let (outcome, sink) = Request::new(Arc::new(cfg), http, sink).run(cancel).await;
+      let Some(generation) = generation else {
+        let (outcome, sink) = Request::new(Arc::new(cfg), http, sink).run(cancel).await;
+        match outcome {
+          Outcome::Closed => sink.end(End::Body).await,
+          Outcome::Done => sink.end(End::DoneData).await,
+          Outcome::Failed(err, attempt) => sink.fail(&err, attempt).await,
+          // The JS side silenced the request when it aborted it; nothing may follow.
+          Outcome::Aborted => {}
+        }
+        return;
+      };
+      let begun = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return,
+        begun = begin(&context, &generation) => begun,
+      };
+      let mut sink = sink;
+      let shared = match begun {
+        Ok(log) => {
+          sink.attach_log(log, &generation).await;
+          sink.stop_requested()
+        }
+        Err(err) => {
+          sink.fail_store(&err).await;
+          return;
+        }
+      };
+      // stop(id), from any instance, ends the upstream request the way abort() would, but the
+      // generation ends with its `stopped` terminal event instead of in silence.
+      let run = cancel.child_token();
+      if let Some(stop) = shared {
+        let run = run.clone();
+        tokio::spawn(async move {
+          tokio::select! {
+            _ = stop.cancelled() => run.cancel(),
+            _ = run.cancelled() => {}
+          }
+        });
+      }
+      let (outcome, sink) = Request::new(Arc::new(cfg), http, sink)
+        .run(run.clone())
+        .await;
+      let detached = sink.is_detached();
       match outcome {
         Outcome::Closed => sink.end(End::Body).await,
         Outcome::Done => sink.end(End::DoneData).await,
         Outcome::Failed(err, attempt) => sink.fail(&err, attempt).await,
-        // The JS side silenced the request when it aborted it; nothing may follow.
-        Outcome::Aborted => {}
+        Outcome::Aborted if cancel.is_cancelled() => sink.aborted().await,
+        Outcome::Aborted => sink.stopped().await,
+      }
+      // Nobody on the JS side will release it.
+      if detached {
+        lock(&requests).remove(&id);
+      }
+      run.cancel();
+    });
+    Ok(id)
+  }
+
+  /// Replays the log of `generation` after `lastEventId`, then follows it live until its terminal
+  /// entry; returns the request's id. Its records: LOG when the log was found (FAIL `NOT_FOUND`
+  /// when it is unknown or expired), the entries as MESSAGE or TEXT records with the log's ids, a
+  /// terminal event, END.
+  #[napi]
+  pub fn follow(&self, env: Env, options: FollowOptions) -> napi::Result<u32, Code> {
+    sse_store::validate_id(&options.generation).map_err(store_input)?;
+    let mode = if options.text.unwrap_or(false) {
+      Mode::Text
+    } else {
+      Mode::Messages
+    };
+    let (_, cancel, sink) = self.open(&env, mode)?;
+    let id = sink.id();
+    let context = Arc::clone(&self.context);
+    crate::runtime::spawn(async move {
+      tokio::select! {
+        biased;
+        _ = cancel.cancelled() => {}
+        _ = crate::follow::follow(&context.store, options.generation, options.last_event_id, sink) => {}
       }
     });
     Ok(id)
+  }
+
+  /// Lets a resumable request go on without its JS side (the browser left): nothing more is
+  /// handed over, and it leaves the registry when it ends.
+  #[napi]
+  pub fn detach(&self, id: u32) {
+    self.with_request(id, |shared| shared.detach());
   }
 
   /// Stops a request and closes its connection; its queued records are dropped by the JS side.
@@ -113,4 +216,15 @@ impl NativeInstance {
   pub fn resume(&self, id: u32) {
     self.with_request(id, |shared| shared.set_paused(false));
   }
+}
+
+/// Begins a generation: connects the store if needed, creates the log, starts the lease.
+async fn begin(context: &ClientContext, generation: &str) -> Result<LogWriter, StoreError> {
+  let store = context.store.get().await?;
+  Ok(LogWriter::new(store.begin(generation).await?))
+}
+
+/// A generation id the store cannot take is the caller's input: thrown at once.
+fn store_input(err: StoreError) -> napi::Error<Code> {
+  napi::Error::new(Code("INVALID_OPTIONS"), err.to_string())
 }

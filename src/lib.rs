@@ -4,13 +4,16 @@
 //! the JS module's (index.js, lib/).
 
 mod client;
+mod context;
 mod delivery;
 mod env;
 mod error;
+mod follow;
 mod handle;
 mod instance;
+mod log;
 mod options;
-mod pool;
 mod records;
 mod runtime;
 mod sink;
+mod store;

@@ -4,6 +4,7 @@
 //! encoding to itself, and passes the rest: headers as flat `[name, value, ...]` pairs, the body
 //! as a string or bytes with the content-type it implies.
 
+use crate::store::StoreOptions;
 use bytes::Bytes;
 use napi::bindgen_prelude::{Either, Uint8Array};
 use napi_derive::napi;
@@ -36,6 +37,9 @@ pub struct ClientOptions {
   pub allow_absolute_urls: Option<bool>,
   /// Default false (HTTP/1.1): offer HTTP/2 in TLS ALPN, with fixed flow-control windows.
   pub http2: Option<bool>,
+  /// Where resumable generations are logged: a `redis://`/`rediss://` URL or its options;
+  /// default the in-process store.
+  pub store: Option<Either<String, StoreOptions>>,
 }
 
 /// One request, without its callbacks and signal.
@@ -70,6 +74,19 @@ pub struct RequestOptions {
   /// Bytes; a larger event fails the request with EVENT_TOO_LARGE.
   pub max_event_size: Option<f64>,
   /// Deliver events as re-encoded event-stream text (TEXT records), for relays.
+  pub text: Option<bool>,
+  /// Resumable: the id of the generation whose log the events are appended to.
+  pub generation: Option<String>,
+}
+
+/// A resumed reader of a generation's log.
+#[napi(object, object_to_js = false)]
+pub struct FollowOptions {
+  /// The generation id.
+  pub generation: String,
+  /// Replay the entries after this log id (all of them without one).
+  pub last_event_id: Option<String>,
+  /// Deliver events as event-stream text (TEXT records), for relays.
   pub text: Option<bool>,
 }
 

@@ -15,6 +15,7 @@
 //! | FAIL 5    | `[5, id, len]`                                    | JSON of the final error           |
 //! | ID 6      | `[6, id, len]`                                    | the new last event id             |
 //! | TEXT 7    | `[7, id, len]`                                    | events as `text/event-stream`     |
+//! | LOG 8     | `[8, id, len]`                                    | the generation id                 |
 //!
 //! A request started with `text: true` (a relay, `Mode::Text`) gets its events as TEXT records instead of
 //! MESSAGE records: the events of one read re-encoded by `sse_core::encode` in one string, so the
@@ -24,13 +25,16 @@
 //! retry is in ms, split into its high and low 32 bits (high NONE: no retry field; the parser
 //! keeps at most 2^53 - 1, so the value is exact as a JS number). ID is sent when a block without
 //! data changed the last event id (an id-only block), after the messages of the same read.
+//! LOG says that a resumable request's log is open (its producer began, or its reader found it),
+//! before any other record of it: a relay sends its response headers then, so that a store that
+//! refuses is reported before any header. A resumable request's events carry the log's ids.
 //! END and FAIL are a request's last record. `__test__/fixtures/records.json` pins the layout from
 //! both sides: `golden_fixture` below encodes it, __test__/core/records.test.mjs decodes it.
 
 use napi_derive::napi;
 use sse_core::{Error, Event};
 
-use crate::error::error_json;
+use crate::error::{error_json, error_json_code};
 
 // Exported by the binding, so that lib/internal/records.js decodes with the same numbers.
 #[napi]
@@ -47,6 +51,8 @@ pub const KIND_FAIL: u32 = 5;
 pub const KIND_ID: u32 = 6;
 #[napi]
 pub const KIND_TEXT: u32 = 7;
+#[napi]
+pub const KIND_LOG: u32 = 8;
 /// A length or value that is not present.
 #[napi]
 pub const NONE: u32 = u32::MAX;
@@ -208,6 +214,35 @@ impl Records {
   pub fn fail(&mut self, err: &Error, attempt: u32) {
     self.flush_text();
     self.push_json(KIND_FAIL, &error_json(err, attempt, false));
+  }
+
+  /// The final error of a resumable request, whose terminal `error` event is already among its
+  /// events (`inBand`: the JS side writes none of its own).
+  pub fn fail_in_band(&mut self, err: &Error, attempt: u32) {
+    self.flush_text();
+    let mut json = error_json(err, attempt, false);
+    json.truncate(json.len() - 1);
+    json.push_str(r#","inBand":true}"#);
+    self.push_json(KIND_FAIL, &json);
+  }
+
+  /// A final error with a code the core does not know (the store's).
+  pub fn fail_code(&mut self, code: &str, message: &str) {
+    self.flush_text();
+    self.push_json(KIND_FAIL, &error_json_code(code, message));
+  }
+
+  /// The log of this resumable request is open.
+  pub fn log(&mut self, generation: &str) {
+    self.flush_text();
+    self.push_json(KIND_LOG, generation);
+  }
+
+  /// The events so far in TEXT mode (or nothing), for a request whose JS side went away.
+  pub fn clear(&mut self) {
+    self.text.clear();
+    self.meta.clear();
+    self.events_text.clear();
   }
 }
 

@@ -37,8 +37,24 @@ const CLIENT_FIELDS = {
   cert: 'pem',
   key: 'pem',
   proxy: 'string',
+  store: 'store',
 }
-const ARTICLE = { number: 'a number', string: 'a string', boolean: 'a boolean', pem: 'a string or binary data' }
+// The `store` client option given as an object (a string is its URL).
+const STORE_FIELDS = {
+  url: 'string',
+  prefix: 'string',
+  ttl: 'number',
+  maxLen: 'number',
+  lease: 'number',
+  maxBytes: 'number',
+}
+const ARTICLE = {
+  number: 'a number',
+  string: 'a string',
+  boolean: 'a boolean',
+  pem: 'a string or binary data',
+  store: 'a redis:// URL or an object { url, prefix, ttl, maxLen, lease, maxBytes }',
+}
 
 /** Copies the fields of `table` that are set from `options` into `native`, checking their type. */
 function passFields(options, table, native) {
@@ -46,7 +62,15 @@ function passFields(options, table, native) {
     let value = read(options, name)
     if (value === undefined || value === null) continue
     const type = table[name]
-    if (type === 'pem') {
+    if (type === 'store') {
+      if (typeof value === 'object' && !Array.isArray(value)) {
+        const store = {}
+        passFields(value, STORE_FIELDS, store)
+        value = store
+      } else if (typeof value !== 'string') {
+        throw invalidOptions(`${name} must be ${ARTICLE.store}, got ${typeName(value)}`)
+      }
+    } else if (type === 'pem') {
       if (ArrayBuffer.isView(value) && !(value instanceof Uint8Array)) {
         value = new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
       }
@@ -205,4 +229,28 @@ function requestMethod(options) {
   return given.toUpperCase()
 }
 
-module.exports = { requestOptions, requestMethod, clientOptions, REQUEST_FIELDS, CLIENT_FIELDS }
+/**
+ * The `resumable` option: `{ id }`, the generation id (its log's name in the store). Returns the id,
+ * or undefined when the option is not set.
+ */
+function resumableId(options) {
+  if (options === null || typeof options !== 'object') return undefined
+  const resumable = read(options, 'resumable')
+  if (resumable === undefined || resumable === null || resumable === false) return undefined
+  if (typeof resumable !== 'object') {
+    throw invalidOptions(`resumable must be an object { id }, got ${typeName(resumable)}`)
+  }
+  const id = read(resumable, 'id')
+  if (typeof id !== 'string') throw invalidOptions(`resumable.id must be a string, got ${typeName(id)}`)
+  return id
+}
+
+module.exports = {
+  requestOptions,
+  requestMethod,
+  clientOptions,
+  resumableId,
+  REQUEST_FIELDS,
+  CLIENT_FIELDS,
+  STORE_FIELDS,
+}

@@ -49,6 +49,10 @@ class RequestState {
     this.onClose = callbacks.onClose
     // A relay's: the events of one read as event-stream text (TEXT records), instead of onMessage.
     this.onText = callbacks.onText
+    // A resumable request's: its log is open (LOG record), before any other record.
+    this.onLog = callbacks.onLog
+    // Its terminal event (an `error` one too) is among its events: nothing else is to be written.
+    this.inBandTerminal = false
     this.signal = null
     this.onAbort = null
     this.done = new Promise((resolve, reject) => {
@@ -86,6 +90,20 @@ class RequestState {
     if (stopNative) this.native.abort(this.id)
     this.resolve('abort')
   }
+}
+
+/**
+ * Lets a resumable request go on without this side (its browser left): no callback of it runs
+ * again, `done` resolves with 'detach', and the native request runs to its end, logging.
+ */
+RequestState.prototype.detach = function detachRequest() {
+  if (this.silent) return
+  this.silent = true
+  this.readyState = CLOSED
+  if (!this.live) return
+  detach(this)
+  this.native.detach(this.id)
+  this.resolve('detach')
 }
 
 function register(state) {

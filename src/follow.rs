@@ -1,0 +1,55 @@
+//! A resumed reader: the entries of a generation's log after a Last-Event-ID, then the live ones,
+//! as records of a request that has no upstream of its own. Back-pressure is the same as a
+//! request's: a paused reader stops reading the log (the log, not this process, holds what it has
+//! not read yet, so a slow reader never holds back the producer or the other readers).
+
+use std::time::Duration;
+
+use crate::records::End;
+use crate::sink::RecordSink;
+use crate::store::LogStore;
+
+/// Entries per store call; a batch is handed to JS in one go.
+const BATCH: usize = 256;
+/// How long one blocking read waits before it is repeated (the store checks the producer's lease
+/// in between on its own).
+const WAIT: Duration = Duration::from_secs(10);
+
+pub async fn follow(
+  store: &LogStore,
+  generation: String,
+  after: Option<String>,
+  mut sink: RecordSink,
+) {
+  let store = match store.get().await {
+    Ok(store) => store,
+    Err(err) => return sink.fail_store(&err).await,
+  };
+  let mut reader = match store.reader(&generation, after).await {
+    Ok(Some(reader)) => reader,
+    Ok(None) => {
+      let message = format!("no generation {generation:?} in the store (unknown, or expired)");
+      return sink.fail_code("NOT_FOUND", &message).await;
+    }
+    Err(err) => return sink.fail_store(&err).await,
+  };
+  sink.log_opened(&generation).await;
+  loop {
+    let batch = match reader.next_batch(BATCH, WAIT).await {
+      Ok(batch) => batch,
+      Err(err) => return sink.fail_store(&err).await,
+    };
+    for entry in &batch.entries {
+      sink.entry(
+        entry.event.as_deref(),
+        &entry.data,
+        &entry.id,
+        entry.terminal,
+      );
+    }
+    if batch.finished {
+      return sink.end(End::Body).await;
+    }
+    sink.flush_and_wait().await;
+  }
+}
