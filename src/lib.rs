@@ -9,6 +9,7 @@ mod env;
 mod error;
 mod handle;
 mod options;
+mod parser;
 mod records;
 mod runtime;
 mod server_sent_events;

@@ -354,6 +354,12 @@ fn opt_count(value: Option<f64>, what: &str) -> Result<Option<u32>, Error> {
     .transpose()
 }
 
+/// The `maxEventSize` of a parser used on its own (the binding's `EventStreamParser`): validated as
+/// in the request options, and the same default.
+pub fn parser_max_event_size(value: Option<f64>) -> Result<usize, Error> {
+  Ok(opt_size(value, "maxEventSize")?.unwrap_or(DEFAULT_MAX_EVENT_SIZE))
+}
+
 fn opt_size(value: Option<f64>, what: &str) -> Result<Option<usize>, Error> {
   value
     .map(|v| {
