@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { EventSource } from 'native-sse/eventsource'
-import { startServer, sse } from './helpers/server.mjs'
+import { startServer, sse, unusedPort } from './helpers/server.mjs'
 
 /** Logs every event of `es` as [type, readyState at dispatch, event]; `until(pred)` waits for pred(log). */
 function record(es, extra = []) {
@@ -148,6 +148,30 @@ test('the request is what the custom fetch makes of it: a POST with an Authoriza
   }
 })
 
+test('the extensions init.method, init.headers and init.body reach the custom fetch with the package init', async () => {
+  const srv = await startServer((req, res) => sse(res, 'data: ok\n\n'))
+  try {
+    const myFetch = recordingFetch()
+    const es = new EventSource(srv.url, {
+      fetch: myFetch,
+      method: 'post',
+      headers: { 'X-Trace': '1', Accept: 'text/event-stream; q=1' },
+      body: { prompt: 'hi' },
+    })
+    const log = record(es)
+    await log.until(() => log.count('message') === 1)
+    es.close()
+    const [{ init }] = myFetch.calls
+    assert.equal(init.method, 'POST')
+    assert.equal(init.body, '{"prompt":"hi"}', 'an object body is sent as JSON, as on the native transport')
+    assert.deepEqual(init.headers, { Accept: 'text/event-stream; q=1', 'x-trace': '1' })
+    assert.equal(srv.requests[0].method, 'POST')
+    assert.equal(srv.requests[0].body.toString(), '{"prompt":"hi"}')
+  } finally {
+    await srv.close()
+  }
+})
+
 for (const [what, status, headers, code, message] of [
   ['a 500', 500, { 'content-type': 'text/event-stream' }, 500, 'Non-200 status code (500)'],
   ['a 204', 204, {}, 204, 'Server sent HTTP 204, not reconnecting'],
@@ -237,8 +261,70 @@ test('a Response without a body fails the connection after the open event: CLOSE
     ['open@1', 'error@2'],
   )
   assert.equal(log[1][2].message, 'Invalid response body, expected a web ReadableStream')
+  assert.equal(log[1][2].code, 200)
   assert.equal(es.readyState, EventSource.CLOSED)
   assert.equal(myFetch.calls.length, 1)
+})
+
+test('a response-like object whose body is not a web stream fails the connection the same way', async () => {
+  const es = new EventSource('http://127.0.0.1:9/sse', {
+    fetch: async (input) => ({
+      body: 'not a stream',
+      redirected: false,
+      status: 200,
+      headers: new Headers({ 'content-type': 'text/event-stream' }),
+      url: input.href,
+    }),
+  })
+  const log = record(es)
+  await log.until(() => log.count('error') === 1)
+  const [, , event] = log.find(([type]) => type === 'error')
+  assert.equal(event.message, 'Invalid response body, expected a web ReadableStream')
+  assert.equal(event.code, 200)
+  assert.equal(es.readyState, EventSource.CLOSED)
+})
+
+test("a connection refused under a custom fetch is an error event with fetch's message and no code, in CONNECTING", async () => {
+  const es = new EventSource(`http://127.0.0.1:${await unusedPort()}/sse`, {
+    fetch: (input, init) => fetch(input, init),
+  })
+  const log = record(es)
+  await log.until(() => log.count('error') === 1)
+  es.close()
+  const [[type, state, event]] = log
+  assert.equal(type, 'error')
+  assert.equal(state, EventSource.CONNECTING)
+  assert.match(event.message, /^fetch failed: .*ECONNREFUSED/)
+  assert.equal(event.code, undefined)
+})
+
+test('across reconnects under a custom fetch: onopen can be replaced and nulled, every event targets the EventSource, close() in onerror ends it', async () => {
+  const srv = await startServer((req, res) =>
+    sse(res, `retry: 1\nid: ${srv.requests.length}\nevent: counter\ndata: n\n\n`),
+  )
+  try {
+    const myFetch = recordingFetch()
+    const es = new EventSource(srv.url, { fetch: myFetch })
+    const log = record(es, ['counter'])
+    const opens = { first: 0, second: 0 }
+    es.onopen = () => opens.first++
+    // Each connection is open, counter, error: a change made on counter N applies from the next
+    // open and to this connection's error.
+    es.addEventListener('counter', (event) => {
+      if (event.lastEventId === '2') es.onopen = () => opens.second++
+      if (event.lastEventId === '3') es.onopen = null
+      if (event.lastEventId === '4') es.onerror = () => es.close()
+    })
+    await log.until(() => log.count('error') === 4)
+    assert.deepEqual(opens, { first: 2, second: 1 })
+    assert.ok(log.every(([, , event]) => event.target === es))
+    assert.equal(log.filter(([type]) => type === 'counter').at(-1)[2].lastEventId, '4')
+    assert.equal(es.readyState, EventSource.CLOSED)
+    await srv.idle()
+    assert.equal(myFetch.calls.length, 4)
+  } finally {
+    await srv.close()
+  }
 })
 
 test('close() aborts the signal the custom fetch got and the connection is closed; close() before the answer too', async () => {

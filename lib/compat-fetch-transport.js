@@ -120,6 +120,15 @@ function describeError(err) {
   return err.message
 }
 
+/** Cancels a body or reader that is not read any more; a reader-like without cancel() is left be. */
+function cancel(target, reason) {
+  try {
+    Promise.resolve(target.cancel(reason)).catch(noop)
+  } catch {
+    // Nothing to release.
+  }
+}
+
 /** Calls the user's fetch; a synchronous throw becomes a rejection, as an async function's would. */
 function callFetch(fetch, input, init) {
   try {
@@ -156,7 +165,7 @@ class FetchAttempt {
     this.#aborted = true
     this.#controller.abort()
     // A fetch that ignores the signal still stops being read.
-    this.#reader?.cancel().catch(noop)
+    if (this.#reader !== null) cancel(this.#reader)
   }
 
   async #run(fetch, input, init, parser, onResponse, onMessage) {
@@ -169,7 +178,7 @@ class FetchAttempt {
     }
     if (this.#aborted) {
       // A fetch that ignored the signal: its body is not read, so let it go.
-      if (hasReadableBody(response)) response.body.cancel().catch(noop)
+      if (hasReadableBody(response)) cancel(response.body)
       return
     }
     if (typeof response !== 'object' || response === null) {
@@ -192,7 +201,7 @@ class FetchAttempt {
       }
     } catch (err) {
       if (this.#aborted) return
-      reader.cancel(err).catch(noop)
+      cancel(reader, err)
       throw err
     }
   }

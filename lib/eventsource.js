@@ -349,7 +349,12 @@ function fetchExtras(init) {
     extras.headers[name === 'accept' ? 'Accept' : name] = value
   }
   if (init.method !== undefined) extras.method = String(init.method).toUpperCase()
-  if (init.body != null) extras.body = init.body
+  const { body } = init
+  if (body != null) {
+    // As on the native transport: an object or array is sent as JSON.
+    const json = typeof body === 'object' && !ArrayBuffer.isView(body) && !(body instanceof ArrayBuffer)
+    extras.body = json ? JSON.stringify(body) : body
+  }
   return extras
 }
 

@@ -24,6 +24,8 @@
 //! retry is in ms, split into its high and low 32 bits (high NONE: no retry field; the parser
 //! keeps at most 2^53 - 1, so the value is exact as a JS number). ID is sent when a block without
 //! data changed the last event id (an id-only block), after the messages of the same read.
+//! `EventStreamParser` (src/parser.rs) emits MESSAGE, ID and FAIL records with request id 0 for a
+//! stream fed from JS; lib/compat-fetch-transport.js decodes those.
 //! END and FAIL are a request's last record. `__test__/fixtures/records.json` pins the layout from
 //! both sides: `golden_fixture` below encodes it, __test__/records.test.mjs decodes it.
 
