@@ -129,6 +129,11 @@ function cancel(target, reason) {
   }
 }
 
+/** Releases the body of a response that will not be read. */
+function discard(response) {
+  if (hasReadableBody(response) && !response.body.locked) cancel(response.body)
+}
+
 /** Calls the user's fetch; a synchronous throw becomes a rejection, as an async function's would. */
 function callFetch(fetch, input, init) {
   try {
@@ -176,16 +181,14 @@ class FetchAttempt {
       if (this.#aborted) return
       throw err
     }
-    if (this.#aborted) {
-      // A fetch that ignored the signal: its body is not read, so let it go.
-      if (hasReadableBody(response)) cancel(response.body)
-      return
-    }
+    // Aborted while the fetch ran (it may have ignored the signal), or by onResponse (a status
+    // the drop-in refuses): the body is not read, so let it go.
+    if (this.#aborted) return discard(response)
     if (typeof response !== 'object' || response === null) {
       throw new TypeError(`the custom fetch resolved with ${String(response)}, not a Response`)
     }
     onResponse(response)
-    if (this.#aborted) return
+    if (this.#aborted) return discard(response)
     if (!hasReadableBody(response)) {
       throw new TypeError('Invalid response body, expected a web ReadableStream')
     }
