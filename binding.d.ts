@@ -9,6 +9,37 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * An incremental `text/event-stream` parser (WHATWG rules): chunks may split lines, UTF-8
+ * sequences and CRLF pairs anywhere. It keeps the last event ID and the reconnection time across
+ * `reset()`, as a reconnecting EventSource does.
+ */
+export declare class EventStreamParser {
+  /**
+   * `maxEventSize`: the most bytes one event may hold (data, event, id and the line being read);
+   * default 16 MiB, at most 511 MiB.
+   */
+  constructor(maxEventSize?: number | undefined | null)
+  /**
+   * Parses the next chunk. Returns the records of the events it completed, or null when it
+   * completed none. An event over `maxEventSize` ends the records with a FAIL record
+   * (code `EVENT_TOO_LARGE`), after the events completed before it in the chunk; call `reset()`
+   * before feeding another stream.
+   */
+  feed(chunk: Uint8Array): ParsedRecords | null
+  /**
+   * Starts a new connection: the unterminated line and event are dropped, a BOM is expected
+   * again; the last event ID and the reconnection time are kept.
+   */
+  reset(): void
+  /** The last event ID string ("" until the stream sends an `id`). */
+  get lastEventId(): string
+  /** The reconnection time in milliseconds the stream set with `retry`, if it did. */
+  get retry(): number | null
+  /** The limit given to the constructor, or the default. */
+  get maxEventSize(): number
+}
+
 /** The client and its registry of instances (the ClientManager). */
 export declare class NativeClient {
   constructor(options?: ClientOptions | undefined | null)
@@ -145,6 +176,15 @@ export declare const KIND_TEXT: number
 
 /** A length or value that is not present. */
 export declare const NONE: number
+
+/**
+ * The records of one `feed`: `text` holds their strings back to back, `meta` the records
+ * (`[kind, 0, ...]`, the layout of src/records.rs).
+ */
+export interface ParsedRecords {
+  text: string
+  meta: Uint32Array
+}
 
 /** One request, without its callbacks and signal. */
 export interface RequestOptions {

@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.EventStreamParser = nativeBinding.EventStreamParser
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeInstance = nativeBinding.NativeInstance
 module.exports.init = nativeBinding.init

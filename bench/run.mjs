@@ -2,7 +2,8 @@
 // Node, on the same machine, in the same run.
 //
 //   node bench/run.mjs [--scenarios A,B,C,D,E] [--runs 3]
-//                      [--clients native,fetch,eventsource,fes,compat-eventsource,compat-fes,raw]
+//                      [--clients native,fetch,eventsource,fes,compat-eventsource,compat-fes,
+//                                 compat-eventsource-fetch,compat-fes-fetch,raw]
 //                      [--scale 1] [--streams 1000,5000] [--out bench/results.md]
 //
 // Every (scenario, run, client) gets a fresh load server (server.mjs) and a fresh client process
@@ -28,6 +29,8 @@ const CLIENTS = {
   fes: '@microsoft/fetch-event-source',
   'compat-eventsource': 'native-sse/eventsource',
   'compat-fes': 'native-sse/fetch-event-source',
+  'compat-eventsource-fetch': 'native-sse/eventsource, custom fetch',
+  'compat-fes-fetch': 'native-sse/fetch-event-source, custom fetch',
   raw: 'raw socket (floor)',
 }
 const SCENARIOS = ['A', 'B', 'C', 'D', 'E']

@@ -13,6 +13,7 @@ mod handle;
 mod instance;
 mod log;
 mod options;
+mod parser;
 mod records;
 mod runtime;
 mod sink;

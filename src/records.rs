@@ -28,6 +28,8 @@
 //! LOG says that a resumable request's log is open (its producer began, or its reader found it),
 //! before any other record of it: a relay sends its response headers then, so that a store that
 //! refuses is reported before any header. A resumable request's events carry the log's ids.
+//! `EventStreamParser` (src/parser.rs) emits MESSAGE, ID and FAIL records with request id 0 for a
+//! stream fed from JS; lib/compat/fetch-transport.js decodes those.
 //! END and FAIL are a request's last record. `__test__/fixtures/records.json` pins the layout from
 //! both sides: `golden_fixture` below encodes it, __test__/core/records.test.mjs decodes it.
 

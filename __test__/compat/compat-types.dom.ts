@@ -32,6 +32,7 @@ const init: MicrosoftInit = {
   },
   onmessage: (ev: MicrosoftMessage) => void ev.data,
   onerror: () => 100,
+  fetch: (input: RequestInfo | URL, fetchInit?: RequestInit) => fetch(input, fetchInit),
 }
 const done: Promise<void> = fetchEventSource('http://127.0.0.1:1/sse', init)
 void done

@@ -2,7 +2,7 @@
 // `tsc -p __test__/tsconfig.compat.json`: an EventSource is assignable where Node's global
 // (undici's) EventSource type is expected, and fetchEventSource takes what the Microsoft package's
 // users write. The DOM side is in compat-types.dom.ts.
-import { EventSource, ErrorEvent, type EventSourceInit } from 'native-sse/eventsource'
+import { EventSource, ErrorEvent, type EventSourceInit, type FetchLike } from 'native-sse/eventsource'
 import DefaultEventSource from 'native-sse/eventsource'
 import { fetchEventSource, EventStreamContentType, type EventSourceMessage } from 'native-sse/fetch-event-source'
 import { SSEClient } from 'native-sse'
@@ -52,8 +52,30 @@ es.addEventListener('notice', function (ev) {
 es.addEventListener('open', { handleEvent: (ev: Event) => void ev })
 es.close()
 
-// @ts-expect-error: a custom fetch is not supported (method, headers and body are options here)
+// A custom fetch, as the `eventsource` package's users write one: the init it gets spreads into
+// the global fetch, its headers are a record with Accept.
 new EventSource('http://127.0.0.1:1/sse', { fetch: globalThis.fetch })
+new EventSource('http://127.0.0.1:1/sse', {
+  fetch: (input, fetchInit) => {
+    const accept: 'text/event-stream' = fetchInit.headers.Accept
+    const lastId: string | undefined = fetchInit.headers['Last-Event-ID']
+    void [accept, lastId]
+    return fetch(input, { ...fetchInit, headers: { ...fetchInit.headers, Authorization: 'Bearer t' } })
+  },
+})
+// The `eventsource` package's own FetchLike fits, and a response-like object is enough.
+const packageFetch: import('eventsource').FetchLike = (input, fetchInit) => fetch(input, fetchInit)
+new EventSource('http://127.0.0.1:1/sse', { fetch: packageFetch })
+const ownFetch: FetchLike = async () => ({
+  body: null,
+  url: '',
+  status: 204,
+  redirected: false,
+  headers: { get: () => null },
+})
+new EventSource('http://127.0.0.1:1/sse', { fetch: ownFetch })
+// @ts-expect-error: fetch is a function
+new EventSource('http://127.0.0.1:1/sse', { fetch: 'fetch' })
 // @ts-expect-error: readyState is read-only
 es.readyState = 1
 
@@ -91,3 +113,15 @@ void fetchEventSource(new URL('http://127.0.0.1:1/sse'), { onerror: () => {} })
 void fetchEventSource(new Request('http://127.0.0.1:1/sse'), {})
 // @ts-expect-error: onmessage gets one message object
 void fetchEventSource('http://127.0.0.1:1/sse', { onmessage: (data: string, more: number) => void [data, more] })
+
+// A custom fetch, as the Microsoft package's users pass one (auth refresh, signing, mocks).
+void fetchEventSource('http://127.0.0.1:1/sse', { fetch: globalThis.fetch })
+void fetchEventSource('http://127.0.0.1:1/sse', {
+  fetch: async (input, fetchInit) => {
+    const headers = new Headers(fetchInit?.headers)
+    headers.set('authorization', 'Bearer refreshed')
+    return fetch(input, { ...fetchInit, headers })
+  },
+})
+// @ts-expect-error: fetch is a fetch function
+void fetchEventSource('http://127.0.0.1:1/sse', { fetch: 42 })

@@ -29,10 +29,45 @@ export interface EventSourceInit {
   /** Extension: the SSEClient to send through (its baseUrl is not used; its headers, ca, proxy... are). */
   client?: SSEClient
   /**
-   * Not supported: the `eventsource` package's custom fetch. Passing one throws a TypeError; give
-   * `method`, `headers` and `body` instead.
+   * A fetch that makes every request instead of the native transport, called as the `eventsource`
+   * package calls it: `fetch(url, { mode, redirect, headers: { Accept, 'Last-Event-ID'? }, cache,
+   * signal })` (plus `method`, `headers` and `body` when given above). The Response's body is read
+   * through the native parser; `timeout` and `client` do not apply. `globalThis.fetch` itself keeps
+   * the native transport.
    */
-  fetch?: never
+  fetch?: FetchLike
+}
+
+/** A fetch for `EventSourceInit.fetch`, typed as the `eventsource` package types it. */
+export type FetchLike = (url: string | URL, init: EventSourceFetchInit) => Promise<FetchLikeResponse>
+
+/** What a custom fetch is called with. `close()` aborts `signal`. */
+export interface EventSourceFetchInit {
+  signal: { aborted: boolean } | any
+  headers: {
+    [key: string]: string
+    Accept: 'text/event-stream'
+  }
+  mode: 'cors' | 'no-cors' | 'same-origin'
+  /** Set only where there is a `window` (as the `eventsource` package does): never in Node. */
+  credentials?: 'include' | 'omit' | 'same-origin'
+  cache: 'no-store'
+  redirect: 'error' | 'follow' | 'manual'
+}
+
+/** A reader of a custom fetch's body: its chunks are bytes (a Uint8Array, an ArrayBuffer or a view). */
+export interface ReaderLike {
+  read(): Promise<{ done: false; value: unknown } | { done: true; value?: unknown }>
+  cancel(): Promise<void>
+}
+
+/** What a custom fetch resolves with: a Response, or anything with these fields. */
+export interface FetchLikeResponse {
+  readonly body: { getReader(): ReaderLike } | Response['body'] | null
+  readonly url: string
+  readonly status: number
+  readonly redirected: boolean
+  readonly headers: { get(name: string): string | null }
 }
 
 /** The `error` event, with the extra fields of the `eventsource` package and the native error. */

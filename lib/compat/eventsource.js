@@ -14,7 +14,18 @@
 //   (reconnectCount 2**32-1, reconnectAfterEvents 'always'); we only mirror the state. A clean end
 //   of the response body also reestablishes, but the native request treats that as the end, so
 //   this file starts the next request itself, with the last id and reconnection time it has seen.
+//
+// With a custom init.fetch (as the `eventsource` package takes it), that function makes each
+// request instead, called as the package calls it, and this file reads the Response's body through
+// the native parser and does the reconnects itself (lib/compat/fetch-transport.js).
 const { sharedInstance } = require('./shared-instance.js')
+const {
+  FetchAttempt,
+  RecordParser,
+  isCustomFetch,
+  hasReadableBody,
+  describeError,
+} = require('./fetch-transport.js')
 
 const CONNECTING = 0
 const OPEN = 1
@@ -75,6 +86,11 @@ class EventSource extends EventTarget {
   #options
   #request = null
   #timer = null
+  // The custom-fetch path: the user's fetch, what it is called with besides the package's init,
+  // and the parser that keeps the last event ID and retry across its connections.
+  #fetch = null
+  #fetchExtras = null
+  #parser = null
   // The onopen/onmessage/onerror attributes: one listener each, added when the attribute is first
   // set to a function and removed when it is set to null, so its place among the other listeners
   // is the spec's (the position of the first assignment).
@@ -89,14 +105,17 @@ class EventSource extends EventTarget {
       throw new DOMException(`An invalid or illegal URL was given: ${String(url)}`, 'SyntaxError')
     }
     init ??= {}
-    // Code written for the `eventsource` package passes a fetch that adds a method, headers or a
-    // body; ignoring it would quietly send a plain GET.
-    if (init.fetch !== undefined) {
-      throw new TypeError(
-        'init.fetch is not supported by native-sse/eventsource: pass init.method, init.headers and init.body',
-      )
+    if (init.fetch != null && typeof init.fetch !== 'function') {
+      throw new TypeError(`init.fetch must be a function, got ${typeof init.fetch}`)
     }
     this.#withCredentials = Boolean(init.withCredentials)
+    if (isCustomFetch(init.fetch)) {
+      this.#fetch = init.fetch
+      this.#parser = new RecordParser()
+      this.#fetchExtras = fetchExtras(init)
+      this.#connect(true)
+      return
+    }
     this.#sse = sharedInstance(init.client)
     const headers = toHeaders(init.headers)
     headers.accept ??= 'text/event-stream'
@@ -177,6 +196,7 @@ class EventSource extends EventTarget {
     this.#timer = null
     if (this.#readyState === CLOSED) return
     this.#readyState = CONNECTING
+    if (this.#fetch !== null) return this.#connectFetch()
     let req = null
     let sawId = false
     const resumeId = this.#lastEventId
@@ -214,6 +234,44 @@ class EventSource extends EventTarget {
     )
   }
 
+  // One connection over the user's fetch, called with the URL and init the `eventsource` package
+  // passes (its src/EventSource.ts #getRequestOptions): credentials only where there is a window.
+  #connectFetch() {
+    const { headers: extraHeaders, ...extras } = this.#fetchExtras
+    const headers = { Accept: 'text/event-stream', ...extraHeaders }
+    if (this.#lastEventId !== '') headers['Last-Event-ID'] = this.#lastEventId
+    const init = { mode: 'cors', redirect: 'follow', headers, cache: 'no-store', ...extras }
+    if ('window' in globalThis) init.credentials = this.#withCredentials ? 'include' : 'same-origin'
+    this.#parser.reset()
+    let origin = this.#url.origin
+    const attempt = new FetchAttempt({
+      fetch: this.#fetch,
+      input: this.#url,
+      init,
+      parser: this.#parser,
+      onResponse: (response) => {
+        const { status, headers, redirected } = response
+        // Events of a redirected stream come from where it was redirected to.
+        if (redirected) origin = new URL(response.url).origin
+        this.#opened(attempt, { status, headers: { 'content-type': headers.get('content-type') ?? undefined } })
+        if (this.#request === attempt && !hasReadableBody(response)) {
+          // A faulty fetch, which a reconnect would not mend.
+          this.#failRequest(attempt, 'Invalid response body, expected a web ReadableStream', status)
+        }
+      },
+      onMessage: (msg) => this.#message(msg, origin),
+    })
+    this.#request = attempt
+    attempt.done.then(
+      () => this.#ended(attempt),
+      (err) => {
+        if (attempt !== this.#request) return
+        this.#request = null
+        this.#reestablish(describeError(err), err)
+      },
+    )
+  }
+
   #opened(req, info) {
     const { status } = info
     if (status === 204) return this.#failRequest(req, 'Server sent HTTP 204, not reconnecting', 204)
@@ -230,10 +288,10 @@ class EventSource extends EventTarget {
     this.dispatchEvent(new Event('open'))
   }
 
-  #message(msg) {
+  #message(msg, origin = this.#url.origin) {
     this.#lastEventId = msg.id
     if (msg.retry !== undefined) this.#reconnectMs = msg.retry
-    this.dispatchEvent(new MessageEvent(msg.event, { data: msg.data, lastEventId: msg.id, origin: this.#url.origin }))
+    this.dispatchEvent(new MessageEvent(msg.event, { data: msg.data, lastEventId: msg.id, origin }))
   }
 
   #errored(req, err) {
@@ -281,6 +339,23 @@ class EventSource extends EventTarget {
     this.#readyState = CLOSED
     this.dispatchEvent(new ErrorEvent('error', { message, code, error }))
   }
+}
+
+/** What a custom fetch gets besides the package's init: the extensions init.method/headers/body. */
+function fetchExtras(init) {
+  const extras = { headers: {} }
+  for (const [name, value] of Object.entries(toHeaders(init.headers))) {
+    // One Accept, spelled as the package spells it.
+    extras.headers[name === 'accept' ? 'Accept' : name] = value
+  }
+  if (init.method !== undefined) extras.method = String(init.method).toUpperCase()
+  const { body } = init
+  if (body != null) {
+    // As on the native transport: an object or array is sent as JSON.
+    const json = typeof body === 'object' && !ArrayBuffer.isView(body) && !(body instanceof ArrayBuffer)
+    extras.body = json ? JSON.stringify(body) : body
+  }
+  return extras
 }
 
 for (const [name, value] of [

@@ -34,8 +34,13 @@ export interface FetchEventSourceInit extends Omit<RequestInit, 'headers'> {
   onerror?: (err: any) => number | null | undefined | void
   /** Accepted and ignored: there is no document in Node. */
   openWhenHidden?: boolean
-  /** Accepted and ignored: requests go through the native client. */
-  fetch?: unknown
+  /**
+   * A fetch that makes each attempt's request instead of the native client, called as the package
+   * calls it: `fetch(input, { ...init, headers, signal })` without this module's callbacks and
+   * extensions. onopen gets the Response it returns; its body is read through the native parser.
+   * `timeout` and `client` do not apply. `globalThis.fetch` itself keeps the native client.
+   */
+  fetch?: typeof fetch
   /** Extension: ms without response headers or body bytes before an attempt fails (default 300000, as Node's fetch; 0 = off). */
   timeout?: number
   /** Extension: the SSEClient to send through (its headers, ca, proxy... apply). */

@@ -14,7 +14,13 @@
 // - a clean end of the response calls onclose() and resolves the promise (no reconnect, unless
 //   onclose throws); aborting init.signal resolves it, with no further callback.
 // - the next attempt sends Last-Event-ID: the last id the server sent.
+//
+// With a custom `fetch`, that function makes each attempt's request, called as the package calls
+// it (input as given, init = the rest of init with the headers and an AbortSignal), onopen gets
+// the Response it returned, and its body is read through the native parser
+// (lib/compat/fetch-transport.js); everything else above holds as it is.
 const { sharedInstance } = require('./shared-instance.js')
+const { FetchAttempt, RecordParser, isCustomFetch } = require('./fetch-transport.js')
 
 const EventStreamContentType = 'text/event-stream'
 const DEFAULT_RETRY_MS = 1000
@@ -81,7 +87,7 @@ function fetchEventSource(input, init = {}) {
     onerror,
     // Accepted and ignored: there is no document whose visibility could change.
     openWhenHidden: _openWhenHidden,
-    fetch: _fetch,
+    fetch: inputFetch,
     client,
     timeout,
     ...rest
@@ -103,10 +109,14 @@ function fetchEventSource(input, init = {}) {
     const headers = toHeaders(inputHeaders)
     headers.accept ??= EventStreamContentType
     const onopen = inputOnOpen ?? defaultOnOpen
-    const sse = sharedInstance(client)
+    const customFetch = isCustomFetch(inputFetch)
+    const sse = customFetch ? null : sharedInstance(client)
+    // The headers a custom fetch gets: init.headers copied as they are, as the package copies them.
+    const fetchHeaders = customFetch ? { ...inputHeaders } : null
+    if (customFetch && !fetchHeaders.accept) fetchHeaders.accept = EventStreamContentType
 
     // Sent as last-event-id on the next attempt; null: not sent.
-    let lastId = headers['last-event-id'] ?? null
+    let lastId = (customFetch ? fetchHeaders : headers)['last-event-id'] ?? null
     delete headers['last-event-id']
     let retryInterval = DEFAULT_RETRY_MS
     let retryTimer = null
@@ -210,8 +220,28 @@ function fetchEventSource(input, init = {}) {
         dispose()
         resolve()
       }
-      try {
-        req = sse.request({
+      const onMessage = (msg) => {
+        // The hot path: no closure per message unless onopen is still pending.
+        if (dead || finished) return
+        if (opening !== null || queue.length > 0) queue.push(() => deliver(msg))
+        else deliver(msg)
+      }
+      // One call of the user's fetch, with the package's init.
+      const fetchAttempt = () => {
+        const attemptHeaders = { ...fetchHeaders }
+        if (lastId === null) delete attemptHeaders['last-event-id']
+        else attemptHeaders['last-event-id'] = lastId
+        return new FetchAttempt({
+          fetch: inputFetch,
+          input,
+          init: { ...rest, headers: attemptHeaders },
+          parser: new RecordParser(),
+          onResponse: (response) => run(() => open(response)),
+          onMessage,
+        })
+      }
+      const nativeRequest = () =>
+        sse.request({
           url,
           method,
           headers: lastId === null ? headers : { ...headers, 'last-event-id': lastId },
@@ -221,13 +251,10 @@ function fetchEventSource(input, init = {}) {
           // The content-type is onopen's to judge.
           strictContentType: false,
           onOpen: (info) => run(() => open(makeResponse(url, info.status, info.headers))),
-          onMessage: (msg) => {
-            // The hot path: no closure per message unless onopen is still pending.
-            if (dead || finished) return
-            if (opening !== null || queue.length > 0) queue.push(() => deliver(msg))
-            else deliver(msg)
-          },
+          onMessage,
         })
+      try {
+        req = customFetch ? fetchAttempt() : nativeRequest()
       } catch (err) {
         // A URL or option the native client refuses: what fetch() rejecting would lead to.
         return fail(err)
@@ -239,7 +266,7 @@ function fetchEventSource(input, init = {}) {
         },
         (err) => {
           if (req !== current) return
-          if (err.code === 'HTTP_STATUS' && inputOnOpen !== undefined) {
+          if (!customFetch && err.code === 'HTTP_STATUS' && inputOnOpen !== undefined) {
             // fetch() resolves with an error status, and the package hands it to onopen to judge.
             // If onopen lets it through, the error body is read as a stream: no events, then
             // the end.
@@ -252,6 +279,8 @@ function fetchEventSource(input, init = {}) {
       )
     }
 
+    // A custom fetch gets the body as given, and is called at once, as the package calls it.
+    if (customFetch) return create(undefined)
     toBody(body, headers).then(create, (err) => {
       dispose()
       reject(err)

@@ -354,6 +354,12 @@ fn opt_count(value: Option<f64>, what: &str) -> Result<Option<u32>, Error> {
     .transpose()
 }
 
+/// The `maxEventSize` of a parser used on its own (the binding's `EventStreamParser`): validated as
+/// in the request options, and the same default.
+pub fn parser_max_event_size(value: Option<f64>) -> Result<usize, Error> {
+  Ok(opt_size(value, "maxEventSize")?.unwrap_or(DEFAULT_MAX_EVENT_SIZE))
+}
+
 fn opt_size(value: Option<f64>, what: &str) -> Result<Option<usize>, Error> {
   value
     .map(|v| {
@@ -763,5 +769,16 @@ mod url_tests {
     }
     // Without a baseUrl every absolute URL is the request's own.
     assert!(resolve(&ClientDefaults::default(), "https://evil.example/").is_ok());
+  }
+
+  #[test]
+  fn a_parser_alone_gets_the_same_max_event_size_rules_and_default() {
+    assert_eq!(parser_max_event_size(None).unwrap(), DEFAULT_MAX_EVENT_SIZE);
+    assert_eq!(parser_max_event_size(Some(16.0)).unwrap(), 16);
+    for bad in [0.0, 1.5, -1.0, f64::NAN, (MAX_EVENT_SIZE_LIMIT + 1) as f64] {
+      let err = parser_max_event_size(Some(bad)).unwrap_err();
+      assert_eq!(err.code, ErrorCode::InvalidOptions, "{bad}");
+      assert!(err.message.starts_with("maxEventSize"), "{}", err.message);
+    }
   }
 }
