@@ -4,11 +4,11 @@
 // NativeInstance.
 
 const { NativeClient } = require('./internal/binding.js')
-const { fromNative } = require('./errors.js')
-const { clientOptions, requestMethod } = require('./internal/options.js')
+const { SseError, fromNative, fromRecord, invalidOptions } = require('./errors.js')
+const { clientOptions, requestMethod, resumableId } = require('./internal/options.js')
 const { aborted } = require('./internal/request-state.js')
-const { relay } = require('./relay/relay.js')
-const { SseRequest, start } = require('./request.js')
+const { relay, resume } = require('./relay/relay.js')
+const { SseRequest, start, follow } = require('./request.js')
 const { SseStream } = require('./stream.js')
 
 /** An SSE instance: sends streaming requests and can abort all of them at once. */
@@ -45,7 +45,8 @@ class ServerSentEvents {
   /** The same request as `request` (POST unless `method` says otherwise), as an async iterator. */
   stream(options) {
     const method = requestMethod(options)
-    return new SseStream((wrap) => start(this.#native, options, method, wrap))
+    const generation = resumableId(options)
+    return new SseStream((wrap) => start(this.#native, options, method, wrap, false, generation))
   }
 
   /**
@@ -53,7 +54,11 @@ class ServerSentEvents {
    * event stream: see lib/relay/relay.js and the README's "Relaying to browsers".
    */
   relay(res, options) {
-    return relay((opts, method, wrap, text) => start(this.#native, opts, method, wrap, text), res, options)
+    return relay(
+      (opts, method, wrap, text, generation) => start(this.#native, opts, method, wrap, text, generation),
+      res,
+      options,
+    )
   }
 
   /** Aborts every open request of this instance. */
@@ -65,6 +70,8 @@ class ServerSentEvents {
 /** Creates and manages SSE instances. Options given here are defaults for every request. */
 class SSEClient {
   #native
+  // An unregistered instance for the readers resume() starts (made on first use).
+  #readers = null
 
   constructor(defaults) {
     const native = clientOptions(defaults)
@@ -109,10 +116,79 @@ class SSEClient {
     aborted(this.#native.clear())
   }
 
+  /**
+   * Resumes generation `id` from its log (docs/resuming.md), on any instance sharing the store:
+   * - `resume(res, { id, lastEventId? })` writes to a Node response (404 for an unknown or expired
+   *   id; `lastEventId` defaults to the request's Last-Event-ID header) and returns a RelayHandle;
+   * - `resume({ id, lastEventId? })` resolves with an SseStream (`.toResponse()` for web handlers),
+   *   or null for an unknown or expired id.
+   * The events after `lastEventId` (all without one) are replayed, then the live ones follow until
+   * the generation's terminal event.
+   */
+  resume(res, options) {
+    this.#readers ??= this.#native.instance()
+    const native = this.#readers
+    if (options === undefined && res !== null && typeof res === 'object' && typeof res.write !== 'function') {
+      return resumeStream(native, res)
+    }
+    return resume((opts, wrap) => follow(native, opts, wrap), res, options)
+  }
+
+  /**
+   * Stops generation `id` wherever it runs (any instance sharing the store): its upstream request
+   * is aborted within a second and every reader gets the terminal `stopped` event. Resolves with
+   * false when the generation is unknown or already finished.
+   */
+  async stop(id) {
+    if (typeof id !== 'string') throw invalidOptions(`stop: id must be a string, got ${typeof id}`)
+    const reply = JSON.parse(await this.#native.stop(id))
+    if (reply.code !== undefined) throw fromRecord(reply)
+    return reply.stopped
+  }
+
+  /**
+   * Aborts every open request (a resumable generation is left to its lease: readers elsewhere are
+   * told it was interrupted) and closes the store's connections. Later store uses fail with
+   * STORE_CLOSED.
+   */
+  async close() {
+    this.clear()
+    if (this.#readers !== null) aborted(this.#readers.abortAll())
+    await this.#native.closeStore()
+  }
+
   /** How many instances are registered. */
   get size() {
     return this.#native.size
   }
+}
+
+/** resume({ id, lastEventId }): an SseStream of the log once it is found, or null. */
+function resumeStream(native, options) {
+  const { id, lastEventId } = options
+  if (typeof id !== 'string') throw invalidOptions(`resume: id must be a string, got ${typeof id}`)
+  if (lastEventId !== undefined && lastEventId !== null && typeof lastEventId !== 'string') {
+    throw invalidOptions(`resume: lastEventId must be a string, got ${typeof lastEventId}`)
+  }
+  let found
+  const opened = new Promise((resolve) => (found = resolve))
+  const stream = new SseStream((wrap) =>
+    follow(native, { generation: id, lastEventId: lastEventId ?? undefined, text: false }, (callbacks) =>
+      wrap({ ...callbacks, onLog: () => found(true) }),
+    ),
+  )
+  return Promise.race([
+    opened,
+    stream.done.then(
+      () => false,
+      (err) => err,
+    ),
+  ]).then((result) => {
+    if (result === true) return stream
+    if (result instanceof SseError && result.code === 'NOT_FOUND') return null
+    if (result === false) return stream
+    throw result
+  })
 }
 
 /** Instance ids are whole numbers from 1 up to 2**32 - 1 (the binding's u32). */

@@ -46,9 +46,10 @@ class SseRequest {
  * event-stream text (TEXT records, see src/records.rs). Nothing is registered unless everything
  * succeeds.
  */
-function start(native, options, method, wrap, text = false) {
+function start(native, options, method, wrap, text = false, generation = undefined) {
   const { native: nativeOptions, callbacks, signal } = requestOptions(options, method)
   if (text) nativeOptions.text = true
+  if (generation !== undefined) nativeOptions.generation = generation
   let id
   try {
     id = native.start(nativeOptions)
@@ -56,6 +57,7 @@ function start(native, options, method, wrap, text = false) {
     throw fromNative(err)
   }
   const state = new RequestState(native, id, wrap === undefined ? callbacks : wrap(callbacks))
+  state.generation = generation
   // The id in force until the server sends one is the one this request resumes from.
   if (nativeOptions.lastEventId !== undefined) state.lastEventId = String(nativeOptions.lastEventId)
   register(state)
@@ -77,4 +79,24 @@ function start(native, options, method, wrap, text = false) {
   return state
 }
 
-module.exports = { SseRequest, start }
+/**
+ * Starts a reader of a generation's log on a native instance (`options`: { generation,
+ * lastEventId, text }) and returns its RequestState; `wrap({})` gives its callbacks.
+ */
+function follow(native, options, wrap) {
+  const nativeOptions = { generation: options.generation, text: options.text === true }
+  if (options.lastEventId !== undefined) nativeOptions.lastEventId = options.lastEventId
+  let id
+  try {
+    id = native.follow(nativeOptions)
+  } catch (err) {
+    throw fromNative(err)
+  }
+  const state = new RequestState(native, id, wrap({}))
+  state.generation = options.generation
+  if (options.lastEventId !== undefined) state.lastEventId = options.lastEventId
+  register(state)
+  return state
+}
+
+module.exports = { SseRequest, start, follow }

@@ -6,6 +6,7 @@
 
 const { toReadableStream, toResponse, toNodeReadable } = require('./relay/web.js')
 const { SseRequest } = require('./request.js')
+const { IN_BAND } = require('./internal/request-state.js')
 
 // Past either high mark the reader stops reading the socket (after the batch in flight); below
 // both low marks it resumes. Bytes count UTF-16 code units of data, event and id (x2 in memory).
@@ -61,6 +62,20 @@ class SseStream {
   /** Stops the request; the loop ends after the messages already received. */
   abort() {
     this.#request.abort()
+  }
+
+  /**
+   * Stops receiving. A resumable generation (`resumable: { id }`) goes on without this stream and
+   * can be resumed; any other request is aborted. What a web Response does when its browser leaves.
+   */
+  detach() {
+    if (this.#state.generation !== undefined) this.#state.detach()
+    else this.#request.abort()
+  }
+
+  /** For the web adapters: the terminal event (an `error` one too) is among the messages. */
+  get [IN_BAND]() {
+    return this.#state.inBandTerminal
   }
 
   /** The request's `done`: 'end' | 'done' | 'abort', or rejects with the final SseError. */

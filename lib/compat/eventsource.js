@@ -19,13 +19,7 @@
 // request instead, called as the package calls it, and this file reads the Response's body through
 // the native parser and does the reconnects itself (lib/compat/fetch-transport.js).
 const { sharedInstance } = require('./shared-instance.js')
-const {
-  FetchAttempt,
-  RecordParser,
-  isCustomFetch,
-  hasReadableBody,
-  describeError,
-} = require('./fetch-transport.js')
+const { FetchAttempt, RecordParser, isCustomFetch, hasReadableBody, describeError } = require('./fetch-transport.js')
 
 const CONNECTING = 0
 const OPEN = 1

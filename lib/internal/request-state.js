@@ -14,6 +14,9 @@ const CLOSED = 2
 
 const noop = () => {}
 
+/** SseStream's getter for `inBandTerminal`, for the web adapters (not a public name). */
+const IN_BAND = Symbol('inBandTerminal')
+
 const open = new Map()
 
 // Open requests keep the process alive, like a socket; finished and aborted ones do not. One timer
@@ -53,6 +56,8 @@ class RequestState {
     this.onLog = callbacks.onLog
     // Its terminal event (an `error` one too) is among its events: nothing else is to be written.
     this.inBandTerminal = false
+    // A resumable request's generation id (set by the starter), undefined otherwise.
+    this.generation = undefined
     this.signal = null
     this.onAbort = null
     this.done = new Promise((resolve, reject) => {
@@ -192,4 +197,4 @@ function settle(state, err, how) {
   else state.resolve(how)
 }
 
-module.exports = { RequestState, register, lookup, aborted, call, settle, CONNECTING, OPEN, CLOSED }
+module.exports = { RequestState, register, lookup, aborted, call, settle, IN_BAND, CONNECTING, OPEN, CLOSED }

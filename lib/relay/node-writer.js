@@ -10,24 +10,29 @@
 const { createHeartbeat } = require('./event-stream.js')
 
 /**
- * `onClose()` runs once if the downstream goes away before `end()`. Returns { write(text): boolean
- * (false when the socket's buffer is full), drained(): Promise<void>, end(text?), closed, ended }.
- * `write` takes any run of complete events as one string.
+ * `onClose()` runs once if the downstream goes away before `end()`. Returns { open(), write(text):
+ * boolean (false when the socket's buffer is full), drained(): Promise<void>, end(text?),
+ * release(), closed, ended }. `open()` starts the heartbeat once the headers are out; `write` takes
+ * any run of complete events as one string; `release()` lets go of a response it never answered.
  */
 function createResponseWriter(res, { interval, onClose }) {
   let waiter = null
   // Our own record of a write that returned false, not res.writableNeedDrain: the HTTP/2
   // compatibility response (http2's Http2ServerResponse) does not have that property.
   let needDrain = false
-  const heartbeat = createHeartbeat(interval, (comment) => {
-    if (!needDrain && !res.write(comment)) needDrain = true
-  })
+  let heartbeat = null
   const writer = {
+    open() {
+      if (heartbeat !== null || writer.closed || writer.ended) return
+      heartbeat = createHeartbeat(interval, (comment) => {
+        if (!needDrain && !res.write(comment)) needDrain = true
+      })
+    },
     closed: false,
     ended: false,
     write(text) {
       if (writer.closed || writer.ended) return false
-      heartbeat.touch()
+      heartbeat?.touch()
       if (res.write(text)) return true
       needDrain = true
       return false
@@ -45,6 +50,11 @@ function createResponseWriter(res, { interval, onClose }) {
       if (text) res.end(text)
       else res.end()
     },
+    release() {
+      if (writer.closed || writer.ended) return
+      writer.ended = true
+      stop()
+    },
   }
   const wake = () => {
     needDrain = false
@@ -53,7 +63,7 @@ function createResponseWriter(res, { interval, onClose }) {
     w?.()
   }
   const stop = () => {
-    heartbeat.stop()
+    heartbeat?.stop()
     res.off('drain', wake)
   }
   res.on('drain', wake)

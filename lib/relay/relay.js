@@ -1,43 +1,59 @@
-// relay(): one upstream SSE request relayed to a Node http.ServerResponse as an event stream.
+// relay() and resume(): an event stream written to a Node http.ServerResponse (Express `res`,
+// Fastify `reply.raw`, Koa `ctx.res`, plain node:http, the HTTP/2 compatibility response).
 //
 // Two halves with one string between them: the response writer (node-writer.js) owns the response,
-// and the request feeds it event-stream text through `textWriter`. Without a transform the binding
+// and a request feeds it event-stream text through `textWriter`. Without a transform the binding
 // hands over the events of each network read already re-encoded as one string (TEXT records,
 // src/records.rs), so no message object is built per event; with a transform each message is
 // encoded here (ids only when they change). When the socket's buffer is full the request is paused
-// (its native reader stops reading the upstream socket) until 'drain'. The request is started with
-// callbacks rather than as an async iterator: a promise per event would cost JS-thread time, and
-// back-pressure is the same pause either way.
+// (its native reader stops reading) until 'drain'. The request is started with callbacks rather
+// than as an async iterator: a promise per event would cost JS-thread time, and back-pressure is the
+// same pause either way.
+//
+// Resumable relays (a store-backed log per generation, docs/resuming.md): `relay()` with
+// `resumable: { id }` appends the upstream's events to the generation's log and writes them with
+// the log's ids; `resume()` replays a log after a Last-Event-ID and follows it live. Both send their
+// headers only once the log is open, so that a store that refuses is reported before any header,
+// and both carry their terminal event in the log (written natively, the same for every reader).
+// The browser leaving a resumable relay does not stop the generation.
 'use strict'
 
 const { createEncoder, encodeEvent } = require('../encode.js')
-const { requestMethod } = require('../internal/options.js')
+const { invalidOptions } = require('../errors.js')
+const { requestMethod, resumableId } = require('../internal/options.js')
 const { SseRequest } = require('../request.js')
 const { EVENT_STREAM_HEADERS, heartbeatMs, terminalText } = require('./event-stream.js')
 const { createResponseWriter } = require('./node-writer.js')
 
+function checkResponse(res, who) {
+  if (res === null || typeof res !== 'object' || typeof res.write !== 'function' || typeof res.on !== 'function') {
+    throw new TypeError(`${who}: res must be a Node http.ServerResponse (Express res, Fastify reply.raw)`)
+  }
+}
+
 /**
  * Relays `options` (RequestOptions, plus `method`) to `res`; `startRequest(options, method, wrap,
- * text)` is the instance's request start (lib/request.js `start`). Relay options:
+ * text, generation)` is the instance's request start (lib/request.js `start`). Relay options:
  * - `transform(msg) => msg | null`: map or drop each event (return null/undefined to drop).
- * - `heartbeat`: ms of silence before a `:` comment is sent (default 15000; false or 0: none).
+ * - `heartbeat`: ms without a write before a `:` comment is sent (default 15000; false or 0: none).
  * - `errorEvent`: the terminal event on a final upstream error: default `event: error` with
  *   `{"code","message"}`; a string names the event; a function `(err) => msg | null`; false: none.
  * - `endEvent`: a message sent after a clean end (default none), e.g. `{ event: 'end', data: '' }`.
  * - `forwardLastEventId`: send the browser's `Last-Event-ID` header (`res.req`) upstream as
  *   `lastEventId` (default false). `request` may be passed for a `res` without `res.req`.
  * - `responseHeaders`: extra response headers (the event-stream ones win).
+ * - `resumable: { id }`: log the generation `id` in the client's store (see docs/resuming.md);
+ *   its terminal events are the log's, so `transform`, `errorEvent` and `endEvent` do not apply.
  * Throws synchronously what `sse.request()` throws (bad options) before any header is sent.
  * Returns a RelayHandle { abort(), request, done, error } where `done` resolves with how the
  * relay ended: 'end' (upstream ended), 'done' (doneData), 'abort' (abort() or the signal),
  * 'closed' (the downstream went away first), 'error' (a final upstream error, or a transform that
  * threw; `handle.error` holds it). `done` never rejects: the relay has already told the browser.
- * The handle is also awaitable (see `then` below).
+ * Awaiting the handle waits for `done`; it rejects only when the relay could not start and sent
+ * nothing (a resumable relay whose store refused): the caller can still answer, e.g. with 503.
  */
 function relay(startRequest, res, options = {}) {
-  if (res === null || typeof res !== 'object' || typeof res.write !== 'function' || typeof res.on !== 'function') {
-    throw new TypeError('relay: res must be a Node http.ServerResponse (Express res, Fastify reply.raw)')
-  }
+  checkResponse(res, 'relay')
   const {
     transform,
     heartbeat,
@@ -46,29 +62,78 @@ function relay(startRequest, res, options = {}) {
     forwardLastEventId,
     responseHeaders,
     request: incoming,
+    resumable,
     ...requestOptions
   } = options
   if (transform !== undefined && typeof transform !== 'function')
     throw new TypeError('relay: transform must be a function')
+  const generation = resumableId(options)
+  if (generation !== undefined && transform !== undefined) {
+    throw invalidOptions('resumable relays write the log as it is: transform cannot be combined with resumable')
+  }
   const interval = heartbeatMs(heartbeat)
   if (forwardLastEventId) {
     const header = (incoming ?? res.req)?.headers?.['last-event-id']
     if (typeof header === 'string' && header !== '') requestOptions.lastEventId = header
   }
-
   // Encoded now, so that a bad endEvent throws here rather than at the end of the stream.
-  const endText = endEvent ? encodeEvent(endEvent) : undefined
+  const endText = endEvent && generation === undefined ? encodeEvent(endEvent) : undefined
+  const method = requestMethod(requestOptions)
+  return serve(res, {
+    interval,
+    errorEvent,
+    endText,
+    responseHeaders,
+    transform,
+    logged: generation !== undefined,
+    follows: false,
+    start: (wrap, text) => startRequest(requestOptions, method, wrap, text, generation),
+  })
+}
+
+/**
+ * Replays the log of generation `id` to `res` after `lastEventId` (default: the request's
+ * `Last-Event-ID` header; none: from the start), then follows it live until its terminal event.
+ * `startFollow(options, wrap)` starts the native reader (lib/request.js `follow`). An unknown or
+ * expired id answers 404. Options: `heartbeat`, `responseHeaders`, `request` as for relay().
+ */
+function resume(startFollow, res, options) {
+  checkResponse(res, 'resume')
+  if (options === null || typeof options !== 'object') throw invalidOptions('resume: options { id } are required')
+  const { id, heartbeat, responseHeaders, request: incoming } = options
+  if (typeof id !== 'string') throw invalidOptions(`resume: id must be a string, got ${typeof id}`)
+  let { lastEventId } = options
+  if (lastEventId === undefined || lastEventId === null) {
+    const header = (incoming ?? res.req)?.headers?.['last-event-id']
+    if (typeof header === 'string' && header !== '') lastEventId = header
+  } else if (typeof lastEventId !== 'string') {
+    throw invalidOptions(`resume: lastEventId must be a string, got ${typeof lastEventId}`)
+  }
+  return serve(res, {
+    interval: heartbeatMs(heartbeat),
+    errorEvent: undefined,
+    endText: undefined,
+    responseHeaders,
+    transform: undefined,
+    logged: true,
+    follows: true,
+    start: (wrap, text) => startFollow({ generation: id, lastEventId, text }, wrap),
+  })
+}
+
+function serve(res, { interval, errorEvent, endText, responseHeaders, transform, logged, follows, start }) {
   const encode = createEncoder()
   let writeText = null
   let failure
+  // Set when the relay could not start and sent nothing: awaiting the handle rejects with it.
+  let refused
   // TEXT records are framed as the encoder frames (ids only when they change): the relay property
   // test checks it.
   const text = transform === undefined
-  const state = startRequest(
-    requestOptions,
-    requestMethod(requestOptions),
+  const state = start(
     (callbacks) => ({
       ...callbacks,
+      onLog: () => openResponse(),
       onText: (chunk) => writeText(chunk),
       onMessage: text
         ? undefined
@@ -105,24 +170,39 @@ function relay(startRequest, res, options = {}) {
     // try to serialise the handle into a response that is already streaming.
     // oxlint-disable-next-line unicorn/no-thenable -- awaitable on purpose (see above)
     then(onFulfilled, onRejected) {
-      return handle.done.then(() => undefined).then(onFulfilled, onRejected)
+      return handle.done
+        .then(() => {
+          if (refused !== undefined) throw refused
+        })
+        .then(onFulfilled, onRejected)
     },
   }
+  // The browser leaving ends a plain relay's upstream request; a resumable generation goes on
+  // (the browser may resume it, here or on another instance).
+  const leave = () => (logged && !follows ? state.detach() : request.abort())
   if (res.destroyed || res.writableEnded) {
     // The browser left before we started (or someone else answered).
-    request.abort()
+    leave()
     resolveDone('closed')
     return handle
   }
   const writer = createResponseWriter(res, {
     interval,
     onClose() {
-      request.abort()
+      leave()
       resolveDone('closed')
     },
   })
   writeText = textWriter(state, writer)
-  if (!res.headersSent) {
+
+  let opened = false
+  function openResponse() {
+    if (opened) return
+    opened = true
+    if (res.headersSent) {
+      writer.open()
+      return
+    }
     try {
       if (responseHeaders) for (const [name, value] of Object.entries(responseHeaders)) res.setHeader(name, value)
     } catch (err) {
@@ -134,7 +214,10 @@ function relay(startRequest, res, options = {}) {
     res.statusCode = 200
     // Headers now, not with the first event: the browser's fetch()/EventSource opens at once.
     res.flushHeaders()
+    writer.open()
   }
+  // A plain relay answers at once; a logged one once its log is open (the LOG record).
+  if (!logged) openResponse()
 
   // The relay's end, once: the terminal event after a failure, `endEvent` after a clean end.
   let settled = false
@@ -143,7 +226,21 @@ function relay(startRequest, res, options = {}) {
     settled = true
     if (failure !== undefined) {
       handle.error = failure
-      writer.end(terminalText(errorEvent, failure, encode))
+      if (!opened) {
+        // Nothing was sent: an unknown generation is a 404; a store that refused is the caller's
+        // to answer (awaiting the handle rejects).
+        if (follows && failure.code === 'NOT_FOUND') {
+          res.statusCode = 404
+          writer.end()
+          resolveDone('not-found')
+          return
+        }
+        refused = failure
+        writer.release()
+        resolveDone('error')
+        return
+      }
+      writer.end(state.inBandTerminal ? undefined : terminalText(errorEvent, failure, encode))
       resolveDone('error')
       return
     }
@@ -175,4 +272,4 @@ function textWriter(state, writer) {
   }
 }
 
-module.exports = { relay }
+module.exports = { relay, resume }

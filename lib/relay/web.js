@@ -12,7 +12,11 @@
 
 const { Readable } = require('node:stream')
 const { createEncoder } = require('../encode.js')
+const { IN_BAND } = require('../internal/request-state.js')
 const { EVENT_STREAM_HEADERS, createHeartbeat, heartbeatMs, terminalText } = require('./event-stream.js')
+
+// The consumer went away (the browser left): a resumable generation goes on, anything else stops.
+const leave = (stream) => (typeof stream.detach === 'function' ? stream.detach() : stream.abort())
 
 function checkStream(stream, who) {
   if (stream === null || typeof stream !== 'object' || typeof stream[Symbol.asyncIterator] !== 'function') {
@@ -56,7 +60,7 @@ function toReadableStream(stream, options = {}) {
         },
         cancel() {
           cancelled = true
-          stream.abort()
+          leave(stream)
         },
       },
       // No read-ahead: a message leaves the SseStream's queue only when the consumer reads.
@@ -97,6 +101,11 @@ function toReadableStream(stream, options = {}) {
             step = await iterator.next()
           } catch (err) {
             if (finished) return
+            // A resumable stream's terminal event was among its messages: end as the log ends.
+            if (stream[IN_BAND] === true) {
+              end(controller)
+              return
+            }
             if (errorEvent === false || errorEvent === null) {
               finished = true
               heartbeat.stop()
@@ -132,7 +141,7 @@ function toReadableStream(stream, options = {}) {
       cancel() {
         finished = true
         heartbeat.stop()
-        stream.abort()
+        leave(stream)
       },
     },
     { highWaterMark: 0 },
@@ -190,7 +199,7 @@ function toNodeReadable(stream, { highWaterMark = 16 } = {}) {
       step()
     },
     destroy(err, callback) {
-      stream.abort()
+      leave(stream)
       callback(err)
     },
   })

@@ -1,0 +1,78 @@
+// A real redis-server for a test: started on a free loopback port in a temporary directory, with no
+// persistence, and stopped by the PID it was started with. `redisSkip` says how to install it when
+// it is missing (the tests that need it are skipped then, not failed).
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { unusedPort } from './server.mjs'
+
+const available = spawnSync('redis-server', ['--version']).status === 0
+export const redisSkip = available ? false : 'redis-server is not installed (apt-get install redis-server)'
+
+/** One command over RESP, on its own connection; resolves with the reply as text. */
+export function redisCommand(port, ...args) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1')
+    let reply = ''
+    socket.setEncoding('utf8')
+    socket.on('error', reject)
+    socket.on('data', (d) => {
+      reply += d
+      // Integer, simple string or error replies: one line.
+      if (/^[:+-]/.test(reply) && reply.endsWith('\r\n')) {
+        socket.end()
+        resolve(reply.slice(1, -2))
+      }
+    })
+    socket.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join(''))
+  })
+}
+
+async function answers(port) {
+  try {
+    return (await redisCommand(port, 'PING')) === 'PONG'
+  } catch {
+    return false
+  }
+}
+
+/** Starts redis-server; `stop()` ends it, `kill()` kills it (SIGKILL), `restart()` starts it again. */
+export async function startRedis() {
+  const port = await unusedPort()
+  const dir = mkdtempSync(join(tmpdir(), 'native-sse-redis-'))
+  let child = null
+  const server = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      child = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+        {
+          stdio: 'ignore',
+        },
+      )
+      for (let i = 0; i < 200 && !(await answers(port)); i++) await new Promise((r) => setTimeout(r, 25))
+      if (!(await answers(port))) throw new Error(`redis-server did not answer on port ${port}`)
+    },
+    async kill() {
+      if (child === null) return
+      const exited = once(child, 'exit')
+      child.kill('SIGKILL')
+      await exited
+      child = null
+    },
+    restart() {
+      return server.start()
+    },
+    async stop() {
+      await server.kill()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  await server.start()
+  return server
+}
