@@ -76,6 +76,34 @@ export interface ClientOptions extends CommonOptions {
    * connection. Requests beyond a server's concurrent-stream limit then wait for a free stream.
    */
   http2?: boolean | undefined
+  /**
+   * Where resumable generations (`resumable: { id }`) are logged: omitted, the in-process store
+   * (one process); a `redis://` or `rediss://` URL (with `user:password@` for AUTH), or its options,
+   * for Redis Streams shared by every instance. See docs/resuming.md.
+   */
+  store?: string | StoreOptions | undefined
+}
+
+/** The event-log store of a client (resumable relays). */
+export interface StoreOptions {
+  /** `redis://` or `rediss://` URL; omitted: the in-process store. */
+  url?: string | undefined
+  /** Prefix of every key and of the stop channel (default 'nsse:'). */
+  prefix?: string | undefined
+  /** Milliseconds a finished log stays readable (default 300000, five minutes). */
+  ttl?: number | undefined
+  /** Entries kept in a running log; a reader behind the oldest one gets RESUME_GAP (default 10000). */
+  maxLen?: number | undefined
+  /** Milliseconds a producer owns its generation without renewing (default 3000): readers learn of a dead producer within lease + 1 s. */
+  lease?: number | undefined
+  /** In-process store only: bytes kept per log (default 64 MiB). */
+  maxBytes?: number | undefined
+}
+
+/** A resumable generation: its events are logged under `id` in the client's store. */
+export interface ResumableOption {
+  /** The generation id: 1 to 200 printable ASCII characters without `{`, `}` or spaces. */
+  id: string
 }
 
 /** What `onOpen` receives: the response status and its headers (lower-case names; repeated ones joined with ", "). */
@@ -141,6 +169,13 @@ export type SseErrorCode =
   | 'INVALID_OPTIONS'
   | 'EVENT_TOO_LARGE'
   | 'CALLBACK_THREW'
+  | 'STORE'
+  | 'STORE_FENCED'
+  | 'STORE_CLOSED'
+  | 'GENERATION_EXISTS'
+  | 'RESUME_GAP'
+  | 'NOT_FOUND'
+  | 'FINISHED'
 
 interface SseErrorFields extends Error {
   readonly name: 'SseError'
@@ -181,8 +216,11 @@ export declare const SseError: {
 /** Whether a value is an SseError (the same as `value instanceof SseError`). */
 export declare function isSseError(value: unknown): value is SseError
 
-/** How a request ended: the body ended ('end'), `doneData` arrived ('done'), or it was aborted. */
-export type SseEnd = 'end' | 'done' | 'abort'
+/**
+ * How a request ended: the body ended ('end'), `doneData` arrived ('done'), it was aborted, or (a
+ * resumable one) its consumer let it go on alone ('detach').
+ */
+export type SseEnd = 'end' | 'done' | 'abort' | 'detach'
 
 /** The abortable handle that post() and request() return (the original front-end `sse` module's `xhr`). */
 export declare class SseRequest {
@@ -212,6 +250,11 @@ export declare class SseStream implements AsyncIterableIterator<SseMessage> {
   private constructor()
   /** Stops the request; the loop ends after the messages already received. */
   abort(): void
+  /**
+   * Stops receiving: a resumable generation goes on without this stream (it can be resumed); any
+   * other request is aborted. What the web adapters do when their consumer leaves.
+   */
+  detach(): void
   /** The request's `done`. */
   readonly done: Promise<SseEnd>
   /** The handle of the underlying request. */
@@ -277,6 +320,27 @@ export interface RelayOptions extends RequestOptions, EventStreamOptions {
   request?: { headers: Record<string, string | string[] | undefined> } | undefined
   /** Extra response headers (the event-stream ones win). */
   responseHeaders?: Record<string, string> | undefined
+  /**
+   * Log this generation in the client's store so that a browser can resume it on any instance
+   * (`client.resume`). The response's headers go out once the log is open; the browser leaving
+   * does not stop the generation; the terminal events are the log's (`end`, `error`, `stopped`,
+   * `interrupted`), so `transform`, `errorEvent` and `endEvent` do not apply.
+   */
+  resumable?: ResumableOption | undefined
+}
+
+/** Options of `client.resume(res, options)`. */
+export interface ResumeOptions {
+  /** The generation id. */
+  id: string
+  /** Replay the events after this id (default: the request's Last-Event-ID header; none: all). */
+  lastEventId?: string | undefined
+  /** Milliseconds without a write before a `:` comment line is sent (default 15000; false or 0: none). */
+  heartbeat?: number | false | undefined
+  /** The incoming request, for a response without `res.req` (its Last-Event-ID header is read). */
+  request?: { headers: Record<string, string | string[] | undefined> } | undefined
+  /** Extra response headers (the event-stream ones win). */
+  responseHeaders?: Record<string, string> | undefined
 }
 
 /**
@@ -284,9 +348,13 @@ export interface RelayOptions extends RequestOptions, EventStreamOptions {
  * ('abort'), the browser left first ('closed'), or a final upstream error or a transform that threw
  * ('error': `handle.error` holds it; the browser got the terminal error event).
  */
-export type RelayEnd = SseEnd | 'closed' | 'error'
+export type RelayEnd = SseEnd | 'closed' | 'error' | 'not-found'
 
-/** What relay() returns. Awaiting it waits for the end (and gives undefined, for frameworks that send what a handler returns). */
+/**
+ * What relay() and resume() return. Awaiting it waits for the end (and gives undefined, for
+ * frameworks that send what a handler returns); it rejects only when nothing was sent (a resumable
+ * relay whose store refused: STORE, GENERATION_EXISTS, ...), so the caller can still answer.
+ */
 export interface RelayHandle extends PromiseLike<void> {
   abort(): void
   readonly request: SseRequest
@@ -315,8 +383,14 @@ export declare class ServerSentEvents {
   post(options: RequestOptions): SseRequest
   /** A streaming request with any of GET, POST, PUT, PATCH, DELETE (default POST). */
   request(options: RequestOptions & { method?: HttpMethod | Lowercase<HttpMethod> | undefined }): SseRequest
-  /** The same request as `post`, as an async iterator of messages. */
-  stream(options: Omit<RequestOptions, 'onMessage'>): SseStream
+  /** The same request as `request` (POST unless `method` says otherwise), as an async iterator of messages. */
+  stream(
+    options: Omit<RequestOptions, 'onMessage'> & {
+      method?: HttpMethod | Lowercase<HttpMethod> | undefined
+      /** Log this generation in the client's store (see RelayOptions.resumable). */
+      resumable?: ResumableOption | undefined
+    },
+  ): SseStream
   /**
    * Relays a request to a Node response as an event stream: headers at once, exact re-encoding,
    * the upstream aborted when the browser leaves, heartbeats, back-pressure, a terminal error event.
@@ -339,4 +413,16 @@ export declare class SSEClient {
   clear(): void
   /** How many instances are registered. */
   readonly size: number
+  /**
+   * Replays generation `id` to a Node response after `lastEventId` (default: the request's
+   * Last-Event-ID header), then follows it live until its terminal event; 404 for an unknown or
+   * expired id. Works on any instance sharing the store.
+   */
+  resume(res: ServerResponseLike, options: ResumeOptions): RelayHandle
+  /** The same as an SseStream (`.toResponse()` for web handlers); null for an unknown or expired id. */
+  resume(options: { id: string; lastEventId?: string | undefined }): Promise<SseStream | null>
+  /** Stops generation `id` wherever it runs; false if it is unknown or already finished. */
+  stop(id: string): Promise<boolean>
+  /** Aborts every open request and closes the store's connections. */
+  close(): Promise<void>
 }

@@ -9,6 +9,7 @@ import {
   type SseMessage,
   type SseOpenInfo,
   type SseStream,
+  type RelayHandle,
   SseError as SseErrorClass,
   isSseError,
   encodeEvent,
@@ -79,7 +80,7 @@ const options: RequestOptions = {
 
 const req: SseRequest = sse.post(options)
 req.abort()
-const done: Promise<'end' | 'done' | 'abort'> = req.done
+const done: Promise<'end' | 'done' | 'abort' | 'detach'> = req.done
 const state: 0 | 1 | 2 = req.readyState
 const last: string = req.lastEventId
 sse.post({ url: 'x', body: 'raw' })
@@ -141,7 +142,7 @@ void describe
 // The relay and the stream adapters.
 declare const res: import('node:http').ServerResponse
 const relayed = sse.relay(res, { url: 'x', doneData: '[DONE]', heartbeat: false, transform: (m) => ({ data: m.data }) })
-const relayEnd: Promise<'end' | 'done' | 'abort' | 'closed' | 'error'> = relayed.done
+const relayEnd: Promise<'end' | 'done' | 'abort' | 'detach' | 'closed' | 'error' | 'not-found'> = relayed.done
 async function handler(): Promise<Response> {
   await relayed
   const web: ReadableStream<Uint8Array> = sse.stream({ url: 'x' }).toReadableStream({ format: 'sse' })
@@ -152,3 +153,25 @@ async function handler(): Promise<Response> {
 }
 const text: string = encodeEvent({ data: 'a\nb', event: 'x', id: '1' }) + encodeComment('hb')
 void [relayEnd, handler, text]
+
+// Resumable relays: a store, a logged relay, resume on any instance, stop, close.
+const resumableClient = new SSEClient({ store: { url: 'redis://127.0.0.1:6379', ttl: 60_000, maxLen: 1000 } })
+new SSEClient({ store: 'rediss://user:secret@redis.example:6380' })
+// @ts-expect-error the store is a URL or an options object
+new SSEClient({ store: 6379 })
+const logged: RelayHandle = resumableClient.create().relay(res, { url: 'x', resumable: { id: 'gen-1' } })
+void logged
+// @ts-expect-error the generation id is a string
+resumableClient.create().relay(res, { url: 'x', resumable: { id: 1 } })
+const resumed: RelayHandle = resumableClient.resume(res, { id: 'gen-1', lastEventId: '1-0' })
+void resumed
+async function resumeWeb(): Promise<Response | null> {
+  const stream = await resumableClient.resume({ id: 'gen-1' })
+  return stream === null ? null : stream.toResponse()
+}
+void resumeWeb
+const stopped: Promise<boolean> = resumableClient.stop('gen-1')
+void stopped
+const closed: Promise<void> = resumableClient.close()
+void closed
+resumableClient.create().stream({ url: 'x', resumable: { id: 'gen-2' } }).detach()

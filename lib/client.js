@@ -185,7 +185,7 @@ function resumeStream(native, options) {
     ),
   ]).then((result) => {
     if (result === true) return stream
-    if (result instanceof SseError && result.code === 'NOT_FOUND') return null
+    if (result instanceof SseError && (result.code === 'NOT_FOUND' || result.code === 'FINISHED')) return null
     if (result === false) return stream
     throw result
   })

@@ -14,7 +14,11 @@ const free = {
   url: 'declare const url: string',
   headers: 'declare const headers: Record<string, string>',
   sse: "declare const sse: import('native-sse').ServerSentEvents",
-  app: "declare const app: { post(path: string, handler: (req: { body: object }, res: import('node:http').ServerResponse) => unknown): void }",
+  app: [
+    "type Req = { body: object; params: Record<string, string> }",
+    "type Res = import('node:http').ServerResponse & { json(value: unknown): void }",
+    'declare const app: { [verb in "get" | "post"]: (path: string, handler: (req: Req, res: Res) => unknown) => void }',
+  ].join('\n'),
 }
 const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
 rmSync(out, { recursive: true, force: true })

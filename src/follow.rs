@@ -33,12 +33,27 @@ pub async fn follow(
     }
     Err(err) => return sink.fail_store(&err).await,
   };
+  // A look without waiting first: a browser that saw the terminal event and reconnects anyway
+  // (EventSource does after every end) is told there is nothing left, before any header (the
+  // relay answers 204, which makes EventSource stop reconnecting).
+  let mut batch = match reader.next_batch(BATCH, Duration::ZERO).await {
+    Ok(batch) => batch,
+    Err(err) => return sink.fail_store(&err).await,
+  };
+  if batch.entries.is_empty() && batch.finished {
+    let message = format!("generation {generation:?} has ended and has nothing after this id");
+    return sink.fail_code("FINISHED", &message).await;
+  }
   sink.log_opened(&generation).await;
+  let mut first = true;
   loop {
-    let batch = match reader.next_batch(BATCH, WAIT).await {
-      Ok(batch) => batch,
-      Err(err) => return sink.fail_store(&err).await,
-    };
+    if !first {
+      batch = match reader.next_batch(BATCH, WAIT).await {
+        Ok(batch) => batch,
+        Err(err) => return sink.fail_store(&err).await,
+      };
+    }
+    first = false;
     for entry in &batch.entries {
       sink.entry(
         entry.event.as_deref(),

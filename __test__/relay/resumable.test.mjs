@@ -95,6 +95,11 @@ for (const kind of ['memory', 'redis']) {
         assert.deepEqual(replay.events, live.events)
         const unknown = await readStream(`${b.url}/resume?id=never-started`)
         assert.equal(unknown.status, 404)
+        // After the terminal event nothing is left: 204, so that EventSource stops reconnecting.
+        const after = await readStream(`${b.url}/resume?id=${id}`, {
+          headers: { 'last-event-id': live.events.at(-1).id },
+        })
+        assert.equal(after.status, 204)
         const again = await readStream(`${b.url}/produce?id=${id}&upstream=${encodeURIComponent(upstream.url)}`, {
           method: 'POST',
         })

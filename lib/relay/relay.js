@@ -62,7 +62,8 @@ function relay(startRequest, res, options = {}) {
     forwardLastEventId,
     responseHeaders,
     request: incoming,
-    resumable,
+    // Read by resumableId() below; not a request option.
+    resumable: _resumable,
     ...requestOptions
   } = options
   if (transform !== undefined && typeof transform !== 'function')
@@ -229,10 +230,12 @@ function serve(res, { interval, errorEvent, endText, responseHeaders, transform,
       if (!opened) {
         // Nothing was sent: an unknown generation is a 404; a store that refused is the caller's
         // to answer (awaiting the handle rejects).
-        if (follows && failure.code === 'NOT_FOUND') {
-          res.statusCode = 404
+        if (follows && (failure.code === 'NOT_FOUND' || failure.code === 'FINISHED')) {
+          // 204 for a generation that ended with nothing after the browser's id: EventSource stops
+          // reconnecting on any status but 200, and a fetch reader can tell "complete" from "gone".
+          res.statusCode = failure.code === 'NOT_FOUND' ? 404 : 204
           writer.end()
-          resolveDone('not-found')
+          resolveDone(failure.code === 'NOT_FOUND' ? 'not-found' : 'end')
           return
         }
         refused = failure
