@@ -3,7 +3,7 @@
 // (bench/relay/server.mjs) to 1,000 downstream HTTP clients in two other processes
 // (bench/relay/client.mjs), for each way of writing the relay (the variants below).
 //
-//   node bench/relay.mjs [--variants relay,transform,readable,callbacks,fetch,raw] [--runs 1]
+//   node bench/relay.mjs [--variants relay,transform,readable,callbacks,fetch,raw,resumable,resumable-redis] [--runs 1]
 //                        [--streams 1000] [--seconds 10] [--rate 40] [--out bench/results-e.md]
 //   node bench/run.mjs --scenarios E      (the same, with run.mjs's --runs and --scale)
 //
@@ -16,6 +16,8 @@
 // latency p50/p99 (server stamp to downstream parse) and first-event p99 (request sent to first
 // event parsed).
 import { fork, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import net from 'node:net'
 import { writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -30,6 +32,8 @@ export const VARIANTS = {
   callbacks: 'post() callbacks writing to res',
   fetch: 'fetch + eventsource-parser + re-encoding',
   raw: 'raw byte pipe (fetch body piped; floor)',
+  resumable: 'native-sse relay({ resumable }), in-process store',
+  'resumable-redis': 'native-sse relay({ resumable }), Redis on loopback',
 }
 const CLIENT_PROCESSES = 2
 
@@ -98,14 +102,66 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 }
 
+/** A redis-server on a free loopback port, without persistence; `info(section)` answers INFO. */
+async function startRedis() {
+  const probe = net.createServer().listen(0, '127.0.0.1')
+  await once(probe, 'listening')
+  const port = probe.address().port
+  await new Promise((resolve) => probe.close(resolve))
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  )
+  const command = (...args) =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1')
+      let reply = ''
+      socket.setEncoding('utf8')
+      socket.on('error', reject)
+      socket.on('data', (d) => {
+        reply += d
+        const m = /^\$(\d+)\r\n/.exec(reply)
+        if ((m && reply.length >= m[0].length + Number(m[1]) + 2) || (/^[+:-]/.test(reply) && reply.endsWith('\r\n'))) {
+          socket.end()
+          resolve(m ? reply.slice(m[0].length, m[0].length + Number(m[1])) : reply.slice(1, -2))
+        }
+      })
+      socket.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join(''))
+    })
+  for (let i = 0; i < 200; i++) {
+    if ((await command('PING').catch(() => '')) === 'PONG') break
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  /** Calls per command since the last reset, from INFO commandstats. */
+  const calls = async () => {
+    const out = {}
+    for (const m of (await command('INFO', 'commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+)/g))
+      out[m[1]] = Number(m[2])
+    return out
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    calls,
+    reset: () => command('CONFIG', 'RESETSTAT'),
+    stop: () => child.kill(),
+  }
+}
+
 /** One measured run of one variant; resolves with its figures. */
 async function runOnce(variant, { streams, seconds, rate }) {
   const count = Math.round(rate * seconds)
   const load = forkReady(path.join(HERE, 'server.mjs'), [])
   const loadPort = await load.port
+  const redis = variant === 'resumable-redis' ? await startRedis() : null
   const relay = forkReady(
     path.join(HERE, 'relay/server.mjs'),
-    [variant, JSON.stringify({ upstreamUrl: `http://127.0.0.1:${loadPort}/stream`, count, rate })],
+    [
+      variant,
+      JSON.stringify({ upstreamUrl: `http://127.0.0.1:${loadPort}/stream`, count, rate, storeUrl: redis?.url }),
+    ],
     ['--expose-gc'],
   )
   try {
@@ -115,6 +171,7 @@ async function runOnce(variant, { streams, seconds, rate }) {
     // Resets the load server's CPU mark.
     await ask(load.child, 'stats')
     relay.child.send('start')
+    await redis?.reset()
     const per = Math.ceil(streams / CLIENT_PROCESSES)
     const limit = 60_000 + seconds * 6000
     const parts = await Promise.all(
@@ -125,6 +182,9 @@ async function runOnce(variant, { streams, seconds, rate }) {
       }),
     )
     const r = await ask(relay.child, 'stats')
+    // Round trips (EVALSHA: one per network read of a stream) and entries (XADD inside the scripts)
+    // per relayed event.
+    const calls = redis === null ? null : await redis.calls()
     const s = await ask(load.child, 'stats')
     const latencies = parts.flatMap((p) => p.latencies).sort((a, b) => a - b)
     const firsts = parts.flatMap((p) => p.firsts).sort((a, b) => a - b)
@@ -145,8 +205,11 @@ async function runOnce(variant, { streams, seconds, rate }) {
       latencyP99Ms: percentile(latencies, 99),
       firstP99Ms: percentile(firsts, 99),
       serverCpuPercent: (100 * s.cpuSeconds) / r.wallSeconds,
+      redisCallsPerEvent: calls === null || events === 0 ? null : ((calls.evalsha ?? 0) + (calls.eval ?? 0)) / events,
+      redisXaddPerEvent: calls === null || events === 0 ? null : (calls.xadd ?? 0) / events,
     }
   } finally {
+    redis?.stop()
     await stop(relay.child)
     await stop(load.child)
   }
@@ -166,6 +229,8 @@ const COLUMNS = [
   ['latency p99 ms', 'latencyP99Ms', 1],
   ['first event p99 ms', 'firstP99Ms', 0],
   ['load server CPU %', 'serverCpuPercent', 0],
+  ['Redis round trips/event', 'redisCallsPerEvent', 3],
+  ['XADD/event', 'redisXaddPerEvent', 2],
 ]
 
 function median(values) {

@@ -44,7 +44,8 @@ function stream() {
         while ((end = buffer.indexOf('\n\n')) !== -1) {
           const block = buffer.slice(0, end)
           buffer = buffer.slice(end + 2)
-          if (block.startsWith(':')) continue
+          // Comments, and the terminal `event: end` of a resumable relay (its log's end).
+          if (block.startsWith(':') || block.startsWith('event: end\n')) continue
           const at = block.indexOf('data: ')
           if (at === -1) {
             out.corrupted++

@@ -8,6 +8,8 @@
 //   callbacks  post() with onMessage writing `data: ...` to res (what users can write today)
 //   fetch      fetch + eventsource-parser + hand re-encoding
 //   raw        the fetch body piped to res as bytes (the floor: not event-aware)
+//   resumable  sse.relay(res, { resumable: { id } }) on the in-process store (every event logged)
+//   resumable-redis  the same on Redis (config.storeUrl, a redis-server started by bench/relay.mjs)
 //
 // The upstream body is { count, rate, ts: true } from argv[3] (JSON), except that a downstream request
 // with ?count=N (the warm-up) asks for N events at full speed. IPC: sends {port}; 'start' resets the
@@ -22,7 +24,8 @@ import { SSEClient } from '../../index.mjs'
 const variant = process.argv[2]
 const config = JSON.parse(process.argv[3])
 const upstreamUrl = config.upstreamUrl
-const sse = new SSEClient().create()
+const sse = new SSEClient(config.storeUrl ? { store: config.storeUrl } : undefined).create()
+let generation = 0
 const relay = (res, options) => sse.relay(res, options)
 const readable = (stream, options) => stream.toReadableStream(options)
 
@@ -48,6 +51,18 @@ const variants = {
         return token ? { data: JSON.stringify({ token, t: chunk.t }) } : null
       },
     })
+  },
+  resumable(res, body) {
+    relay(res, {
+      url: upstreamUrl,
+      body,
+      doneData: '[DONE]',
+      reconnectCount: 0,
+      resumable: { id: `bench-${process.pid}-${++generation}` },
+    })
+  },
+  'resumable-redis'(res, body) {
+    variants.resumable(res, body)
   },
   readable(res, body) {
     open(res)
