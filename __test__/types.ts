@@ -174,4 +174,7 @@ const stopped: Promise<boolean> = resumableClient.stop('gen-1')
 void stopped
 const closed: Promise<void> = resumableClient.close()
 void closed
-resumableClient.create().stream({ url: 'x', resumable: { id: 'gen-2' } }).detach()
+resumableClient
+  .create()
+  .stream({ url: 'x', resumable: { id: 'gen-2' } })
+  .detach()

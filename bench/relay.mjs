@@ -16,13 +16,12 @@
 // latency p50/p99 (server stamp to downstream parse) and first-event p99 (request sent to first
 // event parsed).
 import { fork, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import net from 'node:net'
 import { writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { startRedis } from '../__test__/helpers/redis.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 export const VARIANTS = {
@@ -102,54 +101,6 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 }
 
-/** A redis-server on a free loopback port, without persistence; `info(section)` answers INFO. */
-async function startRedis() {
-  const probe = net.createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const port = probe.address().port
-  await new Promise((resolve) => probe.close(resolve))
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  )
-  const command = (...args) =>
-    new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1')
-      let reply = ''
-      socket.setEncoding('utf8')
-      socket.on('error', reject)
-      socket.on('data', (d) => {
-        reply += d
-        const m = /^\$(\d+)\r\n/.exec(reply)
-        if ((m && reply.length >= m[0].length + Number(m[1]) + 2) || (/^[+:-]/.test(reply) && reply.endsWith('\r\n'))) {
-          socket.end()
-          resolve(m ? reply.slice(m[0].length, m[0].length + Number(m[1])) : reply.slice(1, -2))
-        }
-      })
-      socket.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join(''))
-    })
-  for (let i = 0; i < 200; i++) {
-    if ((await command('PING').catch(() => '')) === 'PONG') break
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  /** Calls per command since the last reset, from INFO commandstats. */
-  const calls = async () => {
-    const out = {}
-    for (const m of (await command('INFO', 'commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+)/g))
-      out[m[1]] = Number(m[2])
-    return out
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    calls,
-    reset: () => command('CONFIG', 'RESETSTAT'),
-    stop: () => child.kill(),
-  }
-}
-
 /** One measured run of one variant; resolves with its figures. */
 async function runOnce(variant, { streams, seconds, rate }) {
   const count = Math.round(rate * seconds)
@@ -171,7 +122,7 @@ async function runOnce(variant, { streams, seconds, rate }) {
     // Resets the load server's CPU mark.
     await ask(load.child, 'stats')
     relay.child.send('start')
-    await redis?.reset()
+    await redis?.resetStats()
     const per = Math.ceil(streams / CLIENT_PROCESSES)
     const limit = 60_000 + seconds * 6000
     const parts = await Promise.all(
@@ -209,7 +160,7 @@ async function runOnce(variant, { streams, seconds, rate }) {
       redisXaddPerEvent: calls === null || events === 0 ? null : (calls.xadd ?? 0) / events,
     }
   } finally {
-    redis?.stop()
+    await redis?.stop()
     await stop(relay.child)
     await stop(load.child)
   }

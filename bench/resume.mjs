@@ -9,13 +9,12 @@
 // `concurrency` at a time. Reported: time from sending the resume request to its first byte
 // (p50/p99), to its last byte (p50/p99), and the events each reader got compared with exactly the
 // ones after its cut: duplicates and gaps (both must be 0).
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import http from 'node:http'
-import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { SSEClient } from '../index.mjs'
+import { startRedis } from '../__test__/helpers/redis.mjs'
 
 const { values: a } = parseArgs({
   options: {
@@ -28,37 +27,6 @@ const { values: a } = parseArgs({
 })
 const EVENTS = Number(a.events)
 const RESUMES = Number(a.resumes)
-
-async function freePort() {
-  const probe = net.createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const { port } = probe.address()
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
-
-async function startRedis() {
-  const port = await freePort()
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  )
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.end()
-        resolve(true)
-      })
-      s.on('error', () => resolve(false))
-    })
-    if (up) break
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill() }
-}
 
 const chunk = (i) =>
   JSON.stringify({
@@ -182,4 +150,4 @@ console.log(
 await client.close()
 relay.close()
 upstream.close()
-redis?.stop()
+await redis?.stop()

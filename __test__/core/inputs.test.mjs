@@ -4,7 +4,7 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { SSEClient } from '../../index.mjs'
-import { startServer, sse, startRoutes, settle, closeSentinel } from '../helpers/server.mjs'
+import { startServer, sse, startRoutes, settle, closeSentinel, startFlood } from '../helpers/server.mjs'
 import { runModule } from '../helpers/child.mjs'
 
 after(closeSentinel)
@@ -179,17 +179,8 @@ test('a header sent twice reaches onOpen with both values', async () => {
 test('stream(): an unread iterator of 1 MiB events holds a bounded number of bytes, not 1,024 events', async () => {
   const total = 64
   const payload = 'x'.repeat(1 << 20)
-  let written = 0
-  let finished = false
-  const srv = await startServer(async (req, res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' })
-    for (let i = 0; i < total && !res.destroyed; i++) {
-      written++
-      if (!res.write(`id: ${i}\ndata: ${payload}\n\n`)) await new Promise((resolve) => res.once('drain', resolve))
-    }
-    finished = true
-    res.end()
-  })
+  const srv = await startFlood({ total, payload })
+  const { flood } = srv
   try {
     const stream = new SSEClient().create().stream({ url: srv.url, timeout: 0, maxEventSize: 2 << 20 })
     const iterator = stream[Symbol.asyncIterator]()
@@ -197,14 +188,14 @@ test('stream(): an unread iterator of 1 MiB events holds a bounded number of byt
     // The server blocks once the socket buffers, the native batch and the paused queue are full.
     const deadline = Date.now() + 10_000
     let last = -1
-    while (written !== last && Date.now() < deadline) {
-      last = written
+    while (flood.written !== last && Date.now() < deadline) {
+      last = flood.written
       await new Promise((resolve) => setTimeout(resolve, 300))
     }
-    assert.equal(finished, false, `the server wrote all ${written} MiB while the loop was not reading`)
+    assert.equal(flood.finished, false, `the server wrote all ${flood.written} MiB while the loop was not reading`)
     // Socket buffers (kernel autotuning: several MiB each way), hyper's read buffer and the 4 MiB hub
     // hold what was written; before the byte bound the queue took all 64 (1,024 messages).
-    assert.ok(written < 48, `the server got ${written} MiB out while nothing was read`)
+    assert.ok(flood.written < 48, `the server got ${flood.written} MiB out while nothing was read`)
     let count = 1
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) count++
     assert.equal(count, total)

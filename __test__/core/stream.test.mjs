@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SSEClient } from '../../index.mjs'
-import { startServer, sse, delay } from '../helpers/server.mjs'
+import { startServer, sse, delay, startFlood } from '../helpers/server.mjs'
 
 test('stream() yields the messages as an async iterator and ends with the stream', async () => {
   const srv = await startServer((req, res) => sse(res, 'data: a\n\nevent: e\ndata: b\n\n'))
@@ -69,17 +69,8 @@ test('stream(): break aborts the request; a failure is thrown from the loop', as
 test('stream(): a slow loop pauses the socket instead of buffering without bound, and loses nothing', async () => {
   const total = 40_000
   const payload = 'x'.repeat(1000)
-  let written = 0
-  let finished = false
-  const srv = await startServer(async (req, res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' })
-    for (let i = 0; i < total && !res.destroyed; i++) {
-      written++
-      if (!res.write(`id: ${i}\ndata: ${payload}\n\n`)) await new Promise((resolve) => res.once('drain', resolve))
-    }
-    finished = true
-    res.end()
-  })
+  const srv = await startFlood({ total, payload })
+  const { flood } = srv
   try {
     // timeout 500 ms: a consumer that waits far longer must not make the client time out.
     const stream = new SSEClient().create().stream({ url: srv.url, timeout: 500, reconnectCount: 0 })
@@ -90,8 +81,8 @@ test('stream(): a slow loop pauses the socket instead of buffering without bound
     // can show it; the 40 MB offered would all be out within it if nothing held the socket.
     await delay(1500)
     // 40 MB were offered; TCP buffers, the native batch (4 MiB) and the loop's queue hold far less.
-    assert.equal(finished, false, `the server wrote all ${written} events while the loop was not reading`)
-    assert.ok(written < total)
+    assert.equal(flood.finished, false, `the server wrote all ${flood.written} events while the loop was not reading`)
+    assert.ok(flood.written < total)
     let count = 1
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
       assert.equal(next.value.id, String(count))

@@ -3,25 +3,34 @@
 import { createParser } from 'eventsource-parser'
 
 /**
- * Parses `text` fed in pieces cut at `cuts`; returns [{ data, event, id (in force), retry? }], the
- * shape of an SseMessage.
+ * An incremental parser (`feed(text)`) that calls `onMessage` with { data, event, id (in force),
+ * retry? }, the shape of an SseMessage, and `onComment(text)` for comment lines.
  */
-export function parseEventStream(text, cuts = []) {
-  const out = []
+export function messageParser(onMessage, onComment) {
   let lastId = ''
   let retry
-  const parser = createParser({
+  return createParser({
     onEvent(e) {
       if (e.id !== undefined) lastId = e.id
       const msg = { data: e.data, event: e.event ?? 'message', id: lastId }
       if (retry !== undefined) msg.retry = retry
       retry = undefined
-      out.push(msg)
+      onMessage(msg)
     },
     onRetry(ms) {
       retry = ms
     },
+    onComment,
   })
+}
+
+/**
+ * Parses `text` fed in pieces cut at `cuts`; returns [{ data, event, id (in force), retry? }], the
+ * shape of an SseMessage.
+ */
+export function parseEventStream(text, cuts = []) {
+  const out = []
+  const parser = messageParser((msg) => out.push(msg))
   let at = 0
   for (const cut of [...cuts].sort((a, b) => a - b)) {
     parser.feed(text.slice(at, cut))

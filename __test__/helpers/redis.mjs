@@ -1,6 +1,7 @@
-// A real redis-server for a test: started on a free loopback port in a temporary directory, with no
-// persistence, and stopped by the PID it was started with. `redisSkip` says how to install it when
-// it is missing (the tests that need it are skipped then, not failed).
+// A real redis-server for a test (and for the benchmarks in bench/): started on a free loopback port
+// in a temporary directory, with no persistence, and stopped by the PID it was started with.
+// `redisSkip` says how to install it when it is missing (the tests that need it are skipped then,
+// not failed).
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -21,8 +22,12 @@ export function redisCommand(port, ...args) {
     socket.on('error', reject)
     socket.on('data', (d) => {
       reply += d
-      // Integer, simple string or error replies: one line.
-      if (/^[:+-]/.test(reply) && reply.endsWith('\r\n')) {
+      // A bulk string ($len, then the text), or an integer, simple string or error (one line).
+      const bulk = /^\$(\d+)\r\n/.exec(reply)
+      if (bulk && reply.length >= bulk[0].length + Number(bulk[1]) + 2) {
+        socket.end()
+        resolve(reply.slice(bulk[0].length, bulk[0].length + Number(bulk[1])))
+      } else if (!bulk && /^[:+-]/.test(reply) && reply.endsWith('\r\n')) {
         socket.end()
         resolve(reply.slice(1, -2))
       }
@@ -68,6 +73,14 @@ export async function startRedis() {
     restart() {
       return server.start()
     },
+    /** Calls per command since the last `resetStats()`, from INFO commandstats. */
+    async calls() {
+      const out = {}
+      const info = await redisCommand(port, 'INFO', 'commandstats')
+      for (const m of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) out[m[1]] = Number(m[2])
+      return out
+    },
+    resetStats: () => redisCommand(port, 'CONFIG', 'RESETSTAT'),
     async stop() {
       await server.kill()
       rmSync(dir, { recursive: true, force: true })

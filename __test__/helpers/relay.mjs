@@ -2,7 +2,7 @@
 // parses (eventsource-parser), with waits that resolve on data, never on timers.
 import http from 'node:http'
 import { once } from 'node:events'
-import { createParser } from 'eventsource-parser'
+import { messageParser } from './event-stream.mjs'
 
 /**
  * Sends a request to `url` and reads the response as an event stream. Returns
@@ -19,23 +19,10 @@ export function downstream(url, { method = 'POST', body, headers = {} } = {}) {
     error: null,
     chunks: [],
   }
-  let lastId = ''
-  let retry
-  const parser = createParser({
-    onEvent(e) {
-      if (e.id !== undefined) lastId = e.id
-      const msg = { data: e.data, event: e.event ?? 'message', id: lastId }
-      if (retry !== undefined) msg.retry = retry
-      retry = undefined
-      client.events.push(msg)
-    },
-    onRetry(ms) {
-      retry = ms
-    },
-    onComment(c) {
-      client.comments.push({ text: c, at: performance.now(), offset: client.text.length })
-    },
-  })
+  const parser = messageParser(
+    (msg) => client.events.push(msg),
+    (c) => client.comments.push({ text: c, at: performance.now(), offset: client.text.length }),
+  )
   const watchers = new Set()
   const check = () => {
     for (const w of watchers) {

@@ -185,3 +185,22 @@ export async function closeSentinel() {
   if (sentinel !== null) await (await sentinel).close()
   sentinel = null
 }
+
+/**
+ * A server that floods each request with `total` events `id: i` + `data: <payload>`, as fast as the
+ * client reads (it waits on 'drain'). `flood.written` counts the events handed to the socket and
+ * `flood.finished` is set once all of them were: what a test of back-pressure reads.
+ */
+export async function startFlood({ total, payload }) {
+  const flood = { written: 0, finished: false }
+  const srv = await startServer(async (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    for (let i = 0; i < total && !res.destroyed; i++) {
+      flood.written++
+      if (!res.write(`id: ${i}\ndata: ${payload}\n\n`)) await new Promise((resolve) => res.once('drain', resolve))
+    }
+    flood.finished = true
+    res.end()
+  })
+  return Object.assign(srv, { flood })
+}
