@@ -57,7 +57,7 @@ const ARTICLE = {
 }
 
 /** Copies the fields of `table` that are set from `options` into `native`, checking their type. */
-function passFields(options, table, native) {
+function passFields(options, table, native, prefix = '') {
   for (const name of Object.keys(table)) {
     let value = read(options, name)
     if (value === undefined || value === null) continue
@@ -65,20 +65,20 @@ function passFields(options, table, native) {
     if (type === 'store') {
       if (typeof value === 'object' && !Array.isArray(value)) {
         const store = {}
-        passFields(value, STORE_FIELDS, store)
+        passFields(value, STORE_FIELDS, store, `${name}.`)
         value = store
       } else if (typeof value !== 'string') {
-        throw invalidOptions(`${name} must be ${ARTICLE.store}, got ${typeName(value)}`)
+        throw invalidOptions(`${prefix}${name} must be ${ARTICLE.store}, got ${typeName(value)}`)
       }
     } else if (type === 'pem') {
       if (ArrayBuffer.isView(value) && !(value instanceof Uint8Array)) {
         value = new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
       }
       if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
-        throw invalidOptions(`${name} must be ${ARTICLE.pem}, got ${typeName(value)}`)
+        throw invalidOptions(`${prefix}${name} must be ${ARTICLE.pem}, got ${typeName(value)}`)
       }
     } else if (typeof value !== type) {
-      throw invalidOptions(`${name} must be ${ARTICLE[type]}, got ${typeName(value)}`)
+      throw invalidOptions(`${prefix}${name} must be ${ARTICLE[type]}, got ${typeName(value)}`)
     }
     native[name] = value
   }
