@@ -15,7 +15,7 @@ const free = {
   headers: 'declare const headers: Record<string, string>',
   sse: "declare const sse: import('native-sse').ServerSentEvents",
   app: [
-    "type Req = { body: object; params: Record<string, string> }",
+    'type Req = { body: object; params: Record<string, string> }',
     "type Res = import('node:http').ServerResponse & { json(value: unknown): void }",
     'declare const app: { [verb in "get" | "post"]: (path: string, handler: (req: Req, res: Res) => unknown) => void }',
   ].join('\n'),
