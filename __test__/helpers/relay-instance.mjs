@@ -3,9 +3,13 @@
 // loopback port, and these routes:
 //   POST /produce?id=ID&upstream=URL   relay(res, { url: upstream, resumable: { id } }); 503 + the
 //                                      error's code as the body when the store refuses
-//   GET  /resume?id=ID                 client.resume(res, { id }) (Last-Event-ID from the header)
+//   GET  /resume?id=ID[&lastEventId=]  client.resume(res, { id }) (Last-Event-ID from the header,
+//                                      else from the query, for a page's first EventSource)
 //   POST /stop?id=ID                   client.stop(id), answered as JSON
-// It prints `READY <port>` once listening and closes its client on SIGTERM.
+//   POST /cut                          destroys the connections of the /produce requests in flight
+//                                      (a browser's network dropping), answered 204
+// Every response allows any origin, so that a page served elsewhere can read it. It prints
+// `READY <port>` once listening and closes its client on SIGTERM.
 import http from 'node:http'
 import { SSEClient } from '../../index.mjs'
 
@@ -13,14 +17,25 @@ const store = JSON.parse(process.argv[2])
 const client = new SSEClient({ store })
 const sse = client.create()
 
+// The sockets of the /produce requests in flight, for /cut.
+const producing = new Set()
+
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, 'http://127.0.0.1')
   const id = url.searchParams.get('id')
+  res.setHeader('access-control-allow-origin', '*')
   try {
     if (url.pathname === '/produce') {
+      producing.add(req.socket)
+      res.on('close', () => producing.delete(req.socket))
       await sse.relay(res, { url: url.searchParams.get('upstream'), resumable: { id }, heartbeat: false })
     } else if (url.pathname === '/resume') {
-      await client.resume(res, { id, heartbeat: false })
+      const lastEventId = req.headers['last-event-id'] ?? url.searchParams.get('lastEventId') ?? undefined
+      await client.resume(res, { id, lastEventId, heartbeat: false })
+    } else if (url.pathname === '/cut') {
+      for (const socket of producing) socket.destroy()
+      res.statusCode = 204
+      res.end()
     } else if (url.pathname === '/stop') {
       const stopped = await client.stop(id)
       res.setHeader('content-type', 'application/json')
