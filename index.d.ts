@@ -251,6 +251,12 @@ export declare class SseStream implements AsyncIterableIterator<SseMessage> {
   /** Stops the request; the loop ends after the messages already received. */
   abort(): void
   /**
+   * Resolves once the request has started: the server answered (a resumable stream: its log is
+   * open), or it ended first; rejects with the error that ended it before that. `await` it before
+   * `toResponse()` to answer an error status yourself (503 when the store refused).
+   */
+  readonly ready: Promise<void>
+  /**
    * Stops receiving: a resumable generation goes on without this stream (it can be resumed); any
    * other request is aborted. What the web adapters do when their consumer leaves.
    */

@@ -170,25 +170,16 @@ function resumeStream(native, options) {
   if (lastEventId !== undefined && lastEventId !== null && typeof lastEventId !== 'string') {
     throw invalidOptions(`resume: lastEventId must be a string, got ${typeof lastEventId}`)
   }
-  let found
-  const opened = new Promise((resolve) => (found = resolve))
-  const stream = new SseStream((wrap) =>
-    follow(native, { generation: id, lastEventId: lastEventId ?? undefined, text: false }, (callbacks) =>
-      wrap({ ...callbacks, onLog: () => found(true) }),
-    ),
+  // An empty id (an empty Last-Event-ID header) is no id: replay from the start.
+  const after = lastEventId === '' || lastEventId === null ? undefined : lastEventId
+  const stream = new SseStream((wrap) => follow(native, { generation: id, lastEventId: after, text: false }, wrap))
+  return stream.ready.then(
+    () => stream,
+    (err) => {
+      if (err instanceof SseError && (err.code === 'NOT_FOUND' || err.code === 'FINISHED')) return null
+      throw err
+    },
   )
-  return Promise.race([
-    opened,
-    stream.done.then(
-      () => false,
-      (err) => err,
-    ),
-  ]).then((result) => {
-    if (result === true) return stream
-    if (result instanceof SseError && (result.code === 'NOT_FOUND' || result.code === 'FINISHED')) return null
-    if (result === false) return stream
-    throw result
-  })
 }
 
 /** Instance ids are whole numbers from 1 up to 2**32 - 1 (the binding's u32). */

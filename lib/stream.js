@@ -26,6 +26,7 @@ class SseStream {
   #waiters = []
   #ended = false
   #failure = null
+  #ready = null
 
   /** @param {(wrap: (callbacks: object) => object) => import('./internal/request-state.js').RequestState} start */
   constructor(start) {
@@ -35,9 +36,22 @@ class SseStream {
       this.#waiters = []
       for (const waiter of waiters) waiter()
     }
+    let ready
+    this.#ready = new Promise((resolve, reject) => (ready = { resolve, reject }))
+    // Marked handled: a stream nobody asks whether it started must not crash the process.
+    this.#ready.catch(() => {})
     // The user's onOpen, onError and onClose stay; messages go to the queue.
     this.#state = start((callbacks) => ({
       ...callbacks,
+      // A request has started once the server answered; a resumable one once its log is open.
+      onOpen: (info) => {
+        if (this.#state.generation === undefined) ready.resolve()
+        callbacks.onOpen?.(info)
+      },
+      onLog: (generation) => {
+        ready.resolve()
+        callbacks.onLog?.(generation)
+      },
       onMessage: (msg) => {
         this.#queue.push(msg)
         this.#units += size(msg)
@@ -49,14 +63,26 @@ class SseStream {
     this.#state.done.then(
       () => {
         this.#ended = true
+        ready.resolve()
         wake()
       },
       (err) => {
         this.#ended = true
         this.#failure = err
+        ready.reject(err)
         wake()
       },
     )
+  }
+
+  /**
+   * Resolves once the request has started: the server answered (a resumable stream: its log is
+   * open), or it ended first; rejects with the error that ended it before that. For a web handler
+   * that wants to answer an error status itself: `await stream.ready` before `toResponse()`, e.g.
+   * 503 when the store refused a resumable stream (STORE, GENERATION_EXISTS).
+   */
+  get ready() {
+    return this.#ready
   }
 
   /** Stops the request; the loop ends after the messages already received. */

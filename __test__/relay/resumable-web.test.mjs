@@ -5,28 +5,13 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SSEClient } from '../../index.mjs'
 import { startUpstream } from '../helpers/resumable.mjs'
+import { parseEventStream } from '../helpers/event-stream.mjs'
 
 const tokens = (from, to) => Array.from({ length: to - from }, (_, i) => `t${from + i}`)
 
-/** Splits event-stream text (as toResponse() writes it: LF only) into { id, event, data } blocks. */
-function parse(text) {
-  const events = []
-  for (const block of text.split('\n\n')) {
-    if (block === '') continue
-    const event = { id: undefined, event: 'message', data: undefined }
-    for (const line of block.split('\n')) {
-      const colon = line.indexOf(':')
-      if (colon === 0) continue
-      const name = line.slice(0, colon)
-      const value = line.slice(colon + 1).replace(/^ /, '')
-      if (name === 'id') event.id = value
-      else if (name === 'event') event.event = value
-      else if (name === 'data') event.data = event.data === undefined ? value : `${event.data}\n${value}`
-    }
-    if (event.data !== undefined) events.push(event)
-  }
-  return events
-}
+// What toResponse() wrote, as the browser parses it (ids are in every event, so the id in force is
+// the event's own).
+const parse = (text) => parseEventStream(text)
 
 /** Every message of an SseStream, its terminal event included. */
 async function collect(stream) {
@@ -107,4 +92,28 @@ test('resume({ id, lastEventId }) replays exactly the events after that id, then
   assert.equal(await client.resume({ id: 'web-rest', lastEventId: live.at(-1).id }), null)
   const whole = await client.resume({ id: 'web-rest' })
   assert.deepEqual(await collect(whole), live)
+})
+
+test("await stream.ready rejects with the store's error before any Response exists, so the handler can answer 503", async (t) => {
+  const { client, upstream } = await setup(t, { count: 3, gapMs: 1 })
+  const sse = client.create()
+  const id = `ready-${Date.now()}`
+  const first = sse.stream({ url: upstream.url, resumable: { id } })
+  await first.ready
+  await collect(first)
+  const again = sse.stream({ url: upstream.url, resumable: { id } })
+  await assert.rejects(again.ready, { code: 'GENERATION_EXISTS' })
+  assert.equal(upstream.requests.length, 1)
+})
+
+test('resume({ id, lastEventId: "" }) (an empty Last-Event-ID header) replays from the start', async (t) => {
+  const { client, upstream } = await setup(t, { count: 3, gapMs: 1 })
+  const sse = client.create()
+  const id = `empty-id-${Date.now()}`
+  await collect(sse.stream({ url: upstream.url, resumable: { id } }))
+  const stream = await client.resume({ id, lastEventId: '' })
+  assert.deepEqual(
+    (await collect(stream)).map((m) => m.data),
+    [...tokens(0, 3), ''],
+  )
 })

@@ -104,7 +104,8 @@ function resume(startFollow, res, options) {
   const { id, heartbeat, responseHeaders, request: incoming } = options
   if (typeof id !== 'string') throw invalidOptions(`resume: id must be a string, got ${typeof id}`)
   let { lastEventId } = options
-  if (lastEventId === undefined || lastEventId === null) {
+  if (lastEventId === undefined || lastEventId === null || lastEventId === '') {
+    lastEventId = undefined
     const header = (incoming ?? res.req)?.headers?.['last-event-id']
     if (typeof header === 'string' && header !== '') lastEventId = header
   } else if (typeof lastEventId !== 'string') {
