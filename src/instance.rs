@@ -8,7 +8,7 @@ use napi::bindgen_prelude::Uint32Array;
 use napi::Env;
 use napi_derive::napi;
 use sse_core::request::Request;
-use sse_core::{Outcome, RequestConfig};
+use sse_core::{ErrorCode, Outcome, RequestConfig};
 
 use crate::env::EnvState;
 use crate::error::{internal, throw, Code};
@@ -38,9 +38,36 @@ impl NativeInstance {
   }
 
   fn with_request(&self, id: u32, f: impl FnOnce(&RequestShared)) {
-    if let Some(shared) = lock(&self.requests).get(&id) {
+    if let Some(shared) = lock(&self.requests).open.get(&id) {
       f(shared);
     }
+  }
+
+  /// The HTTP client for a new request, unless this instance or its client no longer takes any.
+  fn http(&self) -> napi::Result<reqwest::Client, Code> {
+    let refused = lock(&self.requests).refused;
+    match (refused, self.pool.http()) {
+      (None, Some(http)) => Ok(http),
+      (Some(ErrorCode::InstanceDeleted), _) => Err(napi::Error::new(
+        Code(ErrorCode::InstanceDeleted.as_str()),
+        "this instance was removed from its SSEClient by delete() or clear(), which aborted its \
+         requests; make a new one with client.create()",
+      )),
+      _ => Err(napi::Error::new(
+        Code(ErrorCode::ClientClosed.as_str()),
+        "the SSEClient was closed (client.close()): make a new SSEClient",
+      )),
+    }
+  }
+
+  fn resolve(&self, options: RequestOptions) -> napi::Result<(RequestConfig, Mode), Code> {
+    let mode = if options.text.unwrap_or(false) {
+      Mode::Text
+    } else {
+      Mode::Messages
+    };
+    let cfg = RequestConfig::resolve(&self.pool.defaults, options.into()).map_err(throw)?;
+    Ok((cfg, mode))
   }
 }
 
@@ -56,19 +83,15 @@ impl NativeInstance {
   /// environment's `deliver` until the last one (END or FAIL) or until `abort(id)`.
   #[napi]
   pub fn start(&self, env: Env, options: RequestOptions) -> napi::Result<u32, Code> {
-    let mode = if options.text.unwrap_or(false) {
-      Mode::Text
-    } else {
-      Mode::Messages
-    };
-    let cfg = RequestConfig::resolve(&self.pool.defaults, options.into()).map_err(throw)?;
+    let (cfg, mode) = self.resolve(options)?;
+    let http = self.http()?;
     let state = EnvState::get(&env).map_err(internal)?;
     let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
     let cancel = state.cancel_all.child_token();
     let shared = Arc::new(RequestShared::new(id, cancel.clone()));
-    lock(&self.requests).insert(id, Arc::clone(&shared));
+    lock(&self.requests).open.insert(id, Arc::clone(&shared));
     let sink = RecordSink::new(Arc::clone(&state.hub), shared, mode);
-    let http = self.pool.http.clone();
+    // The task's clone of the HTTP client goes when the task ends, aborted or not.
     crate::runtime::spawn(async move {
       let (outcome, sink) = Request::new(Arc::new(cfg), http, sink).run(cancel).await;
       match outcome {
@@ -82,10 +105,18 @@ impl NativeInstance {
     Ok(id)
   }
 
+  /// Throws what `start` would throw for these options (without their body) and starts nothing:
+  /// a request whose body is read first (a Blob) fails at once on bad options.
+  #[napi]
+  pub fn check(&self, options: RequestOptions) -> napi::Result<(), Code> {
+    self.resolve(options)?;
+    self.http().map(drop)
+  }
+
   /// Stops a request and closes its connection; its queued records are dropped by the JS side.
   #[napi]
   pub fn abort(&self, id: u32) {
-    if let Some(shared) = lock(&self.requests).remove(&id) {
+    if let Some(shared) = lock(&self.requests).open.remove(&id) {
       shared.cancel.cancel();
     }
   }
@@ -99,7 +130,7 @@ impl NativeInstance {
   /// The request's last record has been decoded: it leaves the registry.
   #[napi]
   pub fn release(&self, id: u32) {
-    lock(&self.requests).remove(&id);
+    lock(&self.requests).open.remove(&id);
   }
 
   /// Back-pressure (a `stream()` consumer or a relay's socket fell behind): stop reading the socket

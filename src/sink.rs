@@ -52,8 +52,8 @@ impl sse_core::Sink for RecordSink {
     self.records.open(status, headers);
   }
 
-  fn event(&mut self, event: Event<'_>) {
-    self.records.message(&event);
+  fn event(&mut self, event: Event<'_>) -> Result<(), Error> {
+    self.records.message(&event)
   }
 
   fn last_event_id(&mut self, id: &str) {
