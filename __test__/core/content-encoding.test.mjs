@@ -79,3 +79,34 @@ test('a body that is not what its coding says fails with BAD_CONTENT_ENCODING, a
     await truncated.close()
   }
 })
+
+test('a brotli bomb is decoded in bounded steps: maxEventSize stops it, memory stays flat', async () => {
+  // 512 MiB of one endless line, brotli'd to about 400 bytes (brotli's ratio has no bound).
+  const bomb = await new Promise((resolve, reject) => {
+    const chunks = []
+    const { BROTLI_PARAM_QUALITY, BROTLI_PARAM_LGWIN } = zlib.constants
+    const compress = zlib.createBrotliCompress({ params: { [BROTLI_PARAM_QUALITY]: 5, [BROTLI_PARAM_LGWIN]: 24 } })
+    compress.on('data', (c) => chunks.push(c))
+    compress.on('end', () => resolve(Buffer.concat(chunks)))
+    compress.on('error', reject)
+    // One 1 MiB block written 512 times: the test itself stays small, so that its peak RSS is the
+    // client's.
+    const block = Buffer.alloc(1 << 20, 'a')
+    compress.write('data: ')
+    for (let i = 0; i < 512; i++) compress.write(block)
+    compress.end()
+  })
+  assert.ok(bomb.length < 1 << 20, `${bomb.length} bytes`)
+  const srv = await compressed('br', () => bomb)
+  try {
+    // Peak RSS (KiB): large buffers are unmapped when freed, so the RSS after the fact says nothing.
+    const before = process.resourceUsage().maxRSS
+    const got = collect(new SSEClient().create(), { url: srv.url, reconnectCount: 0, maxEventSize: 1 << 20 })
+    const { error } = await got.done
+    const grown = (process.resourceUsage().maxRSS - before) >> 10
+    assert.equal(error.code, 'EVENT_TOO_LARGE')
+    assert.ok(grown < 64, `peak RSS grew by ${grown} MiB while decoding`)
+  } finally {
+    await srv.close()
+  }
+})

@@ -272,36 +272,38 @@ impl<S: Sink> Request<S> {
           ));
         }
       };
-      let chunk = match (chunk, decoder.as_mut()) {
-        (None, None) => return BodyEnd::Clean,
-        // What the decoders still hold, or the error of a compressed body cut short.
-        (None, Some(_)) => {
-          let rest = match decoder.take().map(Decoder::finish).transpose() {
-            Ok(rest) => rest.unwrap_or_default(),
-            Err(err) => return BodyEnd::Failed(err),
-          };
-          return match self.feed(&rest) {
-            Ok((_, true)) => BodyEnd::Done,
-            Ok(_) => {
-              self.sink.last_event_id(self.parser.last_event_id());
-              self.sink.flush().await;
-              BodyEnd::Clean
-            }
-            Err(err) => BodyEnd::Failed(err),
+      let chunk = match chunk {
+        None => {
+          return match decoder.as_mut() {
+            None => BodyEnd::Clean,
+            // What the decoders still hold, or the error of a compressed body cut short.
+            Some(decoder) => self
+              .decoded(decoder, true)
+              .await
+              .1
+              .unwrap_or(BodyEnd::Clean),
           };
         }
-        (Some(Ok(chunk)), None) => chunk,
-        (Some(Ok(chunk)), Some(decoder)) => match decoder.decode(&chunk) {
-          Ok(decoded) => decoded.into(),
-          Err(err) => return BodyEnd::Failed(err),
-        },
-        (Some(Err(e)), _) => {
+        Some(Ok(chunk)) => chunk,
+        Some(Err(e)) => {
           return BodyEnd::Failed(Error::from_reqwest(
             &e,
             "connection dropped while reading the body",
           ))
         }
       };
+      if let Some(decoder) = decoder.as_mut() {
+        decoder.push(&chunk);
+        let (dispatched, end) = self.decoded(decoder, false).await;
+        if let Some(end) = end {
+          return end;
+        }
+        idle.as_mut().reset(deadline(idle_limit, far));
+        if dispatched > 0 {
+          quiet.as_mut().reset(deadline(event_limit, far));
+        }
+        continue;
+      }
       let (dispatched, done) = match self.feed(&chunk) {
         Ok(result) => result,
         Err(err) => return BodyEnd::Failed(err),
@@ -316,6 +318,31 @@ impl<S: Sink> Request<S> {
       }
       if done {
         return BodyEnd::Done;
+      }
+    }
+  }
+
+  /// Parses what the decoder makes of the body so far, one bounded step at a time, each handed over
+  /// (and held by back-pressure) before the next is decoded. Returns how many events were
+  /// dispatched, and Some(end) when the body is over for the request: `doneData`, an error, or
+  /// (with `ended`) the decoded end.
+  async fn decoded(&mut self, decoder: &mut Decoder, ended: bool) -> (usize, Option<BodyEnd>) {
+    let mut total = 0;
+    loop {
+      let piece = match decoder.pull(ended) {
+        Ok(Some(piece)) => piece,
+        Ok(None) => return (total, ended.then_some(BodyEnd::Clean)),
+        Err(err) => return (total, Some(BodyEnd::Failed(err))),
+      };
+      let (dispatched, done) = match self.feed(&piece) {
+        Ok(result) => result,
+        Err(err) => return (total, Some(BodyEnd::Failed(err))),
+      };
+      total += dispatched;
+      self.sink.last_event_id(self.parser.last_event_id());
+      self.sink.flush().await;
+      if done {
+        return (total, Some(BodyEnd::Done));
       }
     }
   }
@@ -463,10 +490,19 @@ async fn read_error_body(response: reqwest::Response, limit: Option<Duration>) -
   let mut stream = response.bytes_stream();
   let read = async {
     while let Some(Ok(chunk)) = stream.next().await {
-      let chunk = match decoder.as_mut().map(|d| d.decode(&chunk)) {
+      let chunk: bytes::Bytes = match decoder.as_mut() {
         None => chunk,
-        Some(Ok(decoded)) => decoded.into(),
-        Some(Err(_)) => break,
+        Some(decoder) => {
+          decoder.push(&chunk);
+          let mut decoded = Vec::new();
+          while let Ok(Some(piece)) = decoder.pull(false) {
+            decoded.extend_from_slice(&piece);
+            if decoded.len() >= ERROR_BODY_LIMIT {
+              break;
+            }
+          }
+          decoded.into()
+        }
       };
       let room = ERROR_BODY_LIMIT - body.len();
       body.extend_from_slice(&chunk[..chunk.len().min(room)]);
