@@ -40,25 +40,24 @@ export declare class EventStreamParser {
   get maxEventSize(): number
 }
 
-/** The client and its registry of instances (the ClientManager). */
+/** The client and the open requests of its instances. */
 export declare class NativeClient {
   constructor(options?: ClientOptions | undefined | null)
-  /**
-   * A new instance with the next id, not registered yet: `register` takes the JS object that
-   * wraps it.
-   */
+  /** A new instance with the next id; its requests are aborted by `remove`, `clear` and `close`. */
   instance(): NativeInstance
-  /** Registers `object` (the JS `ServerSentEvents`) under the id of `instance`. */
-  register(instance: NativeInstance, object: object): void
-  /** The registered instance with this id, or null. */
-  get(id: number): object | null
   /**
-   * Unregisters an instance and aborts its open requests; returns their ids, or null if the id
-   * was not registered.
+   * Aborts an instance's open requests and refuses its new ones; returns the ids aborted, or null
+   * if the id was not registered.
    */
   remove(id: number): Uint32Array | null
-  /** Unregisters every instance and aborts every open request; returns their ids. */
+  /** `remove` for every instance; returns the ids aborted. */
   clear(): Uint32Array
+  /**
+   * Aborts every open request, refuses new requests and instances, and drops the client's handle on
+   * the connection pool: its idle sockets close once the aborted requests' tasks have ended.
+   * Returns the ids aborted; idempotent.
+   */
+  close(): Uint32Array
   /**
    * Asks the producer of a generation to stop, on whichever instance it runs. Resolves with JSON:
    * `{"stopped":true|false}` (false: unknown or already finished) or `{"code","message"}`.
@@ -69,8 +68,6 @@ export declare class NativeClient {
    * with `{}` (JSON).
    */
   closeStore(): Promise<string>
-  /** How many instances are registered. */
-  get size(): number
 }
 
 export declare class NativeInstance {
@@ -95,6 +92,11 @@ export declare class NativeInstance {
    * handed over, and it leaves the registry when it ends.
    */
   detach(id: number): void
+  /**
+   * Throws what `start` would throw for these options (without their body) and starts nothing:
+   * a request whose body is read first (a Blob) fails at once on bad options.
+   */
+  check(options: RequestOptions): void
   /** Stops a request and closes its connection; its queued records are dropped by the JS side. */
   abort(id: number): void
   /** Aborts every open request of this instance; returns their ids. */
@@ -157,6 +159,12 @@ export interface FollowOptions {
  * `deliver(texts: string[], meta: Uint32Array, ends: Uint32Array): void` (src/records.rs).
  */
 export declare function init(deliver: (texts: string[], meta: Uint32Array, ends: Uint32Array) => void): void
+
+/**
+ * Whether open requests keep the process alive: lib/internal/request-state.js says true when the
+ * first request opens and false when the last one ends.
+ */
+export declare function keepAlive(hold: boolean): void
 
 export declare const KIND_END: number
 

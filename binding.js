@@ -839,6 +839,7 @@ module.exports.EventStreamParser = nativeBinding.EventStreamParser
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeInstance = nativeBinding.NativeInstance
 module.exports.init = nativeBinding.init
+module.exports.keepAlive = nativeBinding.keepAlive
 module.exports.KIND_END = nativeBinding.KIND_END
 module.exports.KIND_ERROR = nativeBinding.KIND_ERROR
 module.exports.KIND_FAIL = nativeBinding.KIND_FAIL

@@ -24,7 +24,8 @@ export type HeadersInit =
  * The request body. An object or array (any object type, interfaces included) is sent as JSON
  * (JSON.stringify) with content-type application/json; a string as it is; binary data
  * (Uint8Array, Buffer, any typed array or DataView, ArrayBuffer) as bytes; a URLSearchParams as a
- * form (application/x-www-form-urlencoded).
+ * form (application/x-www-form-urlencoded); a Blob as its bytes (its `type` as content-type) and a
+ * FormData as multipart/form-data, as fetch sends them, both read before the request starts.
  */
 export type RequestBody = object | string | ArrayBuffer | ArrayBufferView
 
@@ -168,6 +169,10 @@ export type SseErrorCode =
   | 'INVALID_URL'
   | 'INVALID_OPTIONS'
   | 'EVENT_TOO_LARGE'
+  | 'REDIRECT'
+  | 'BAD_CONTENT_ENCODING'
+  | 'CLIENT_CLOSED'
+  | 'INSTANCE_DELETED'
   | 'CALLBACK_THREW'
   | 'STORE'
   | 'STORE_FENCED'
@@ -409,14 +414,22 @@ export declare class ServerSentEvents {
 /** Creates and manages SSE instances (the original front-end `sse` module's SSEClient). Options given here are defaults for every request. */
 export declare class SSEClient {
   constructor(defaults?: ClientOptions)
-  /** A new registered instance with a unique numeric id. */
+  /** A new registered instance with a unique numeric id. Throws CLIENT_CLOSED after close(). */
   create(): ServerSentEvents
   /** The registered instance with this id, or null. */
   get(id: number): ServerSentEvents | null
-  /** Aborts the instance's open requests and unregisters it. False if it was not registered here. */
+  /**
+   * Aborts the instance's open requests and unregisters it; its requests are refused from then on
+   * (INSTANCE_DELETED). False if it was not registered here.
+   */
   delete(sse: ServerSentEvents | number): boolean
-  /** Aborts everything and unregisters every instance. */
+  /** delete() for every instance. */
   clear(): void
+  /**
+   * Ends the client: aborts every open request (their `done` resolves 'abort'), closes its idle
+   * sockets, and refuses new requests and instances with CLIENT_CLOSED. Idempotent.
+   */
+  close(): Promise<void>
   /** How many instances are registered. */
   readonly size: number
   /**

@@ -103,7 +103,21 @@ async function consume(): Promise<string[]> {
 
 const deleted: boolean = sseClient.delete(sse) || sseClient.delete(id)
 sseClient.clear()
-void [plain, same, size, done, state, last, consume, deleted]
+const closed: Promise<void> = sseClient.close()
+const blobBody = sse.post({ url: 'x', body: new Blob(['x'], { type: 'text/plain' }) })
+const formBody = sse.post({ url: 'x', body: new FormData() })
+function lifetimeCode(err: SseError): string {
+  switch (err.code) {
+    case 'CLIENT_CLOSED':
+    case 'INSTANCE_DELETED':
+    case 'REDIRECT':
+    case 'BAD_CONTENT_ENCODING':
+      return err.code
+    default:
+      return ''
+  }
+}
+void [plain, same, size, done, state, last, consume, deleted, closed, blobBody, formBody, lifetimeCode]
 
 // @ts-expect-error url is required
 sse.post({ body: {} })
@@ -172,8 +186,8 @@ async function resumeWeb(): Promise<Response | null> {
 void resumeWeb
 const stopped: Promise<boolean> = resumableClient.stop('gen-1')
 void stopped
-const closed: Promise<void> = resumableClient.close()
-void closed
+const storeClosed: Promise<void> = resumableClient.close()
+void storeClosed
 resumableClient
   .create()
   .stream({ url: 'x', resumable: { id: 'gen-2' } })

@@ -70,7 +70,11 @@ class ServerSentEvents {
 /** Creates and manages SSE instances. Options given here are defaults for every request. */
 class SSEClient {
   #native
-  // An unregistered instance for the readers resume() starts (made on first use).
+  // The registered instances by id. Held here, not by the binding: an instance points back at its
+  // client, and a cycle through JS objects is collected once nobody references the client.
+  #instances = new Map()
+  // The instance of the readers resume() starts (not one of `#instances`; made on first use, again
+  // after clear()).
   #readers = null
 
   constructor(defaults) {
@@ -82,21 +86,29 @@ class SSEClient {
     }
   }
 
-  /** A new registered instance with a unique numeric id. */
+  /** A new registered instance with a unique numeric id. Throws CLIENT_CLOSED after close(). */
   create() {
-    const native = this.#native.instance()
+    let native
+    try {
+      native = this.#native.instance()
+    } catch (err) {
+      throw fromNative(err)
+    }
     const sse = new ServerSentEvents(native, this)
-    this.#native.register(native, sse)
+    this.#instances.set(native.id, sse)
     return sse
   }
 
   /** The registered instance with this id, or null. */
   get(id) {
     if (!isId(id)) return null
-    return this.#native.get(id)
+    return this.#instances.get(id) ?? null
   }
 
-  /** Aborts the instance's open requests and unregisters it. False if it was not registered here. */
+  /**
+   * Aborts the instance's open requests and unregisters it; it refuses new requests from then on
+   * (INSTANCE_DELETED). False if it was not registered here.
+   */
   delete(sse) {
     let id = sse
     if (sse instanceof ServerSentEvents) {
@@ -107,13 +119,30 @@ class SSEClient {
     }
     const ids = this.#native.remove(id)
     if (ids === null) return false
+    this.#instances.delete(id)
     aborted(ids)
     return true
   }
 
-  /** Aborts everything and unregisters every instance. */
+  /** Aborts everything and unregisters every instance (each refuses new requests from then on). */
   clear() {
     aborted(this.#native.clear())
+    this.#instances.clear()
+    this.#readers = null
+  }
+
+  /**
+   * Ends the client: aborts every open request (their `done` resolves 'abort'; a resumable
+   * generation is left to its lease, so readers elsewhere are told it was interrupted), closes its
+   * idle sockets and its store's connections, and refuses new requests and instances with
+   * CLIENT_CLOSED. Idempotent.
+   */
+  async close() {
+    // The binding aborts the requests and drops the connection pool, then closes the store.
+    aborted(this.#native.close())
+    this.#instances.clear()
+    this.#readers = null
+    await this.#native.closeStore()
   }
 
   /**
@@ -146,20 +175,9 @@ class SSEClient {
     return reply.stopped
   }
 
-  /**
-   * Aborts every open request (a resumable generation is left to its lease: readers elsewhere are
-   * told it was interrupted) and closes the store's connections. Later store uses fail with
-   * STORE_CLOSED.
-   */
-  async close() {
-    this.clear()
-    if (this.#readers !== null) aborted(this.#readers.abortAll())
-    await this.#native.closeStore()
-  }
-
   /** How many instances are registered. */
   get size() {
-    return this.#native.size
+    return this.#instances.size
   }
 }
 

@@ -5,7 +5,7 @@
 
 const { fromNative, invalidOptions } = require('./errors.js')
 const { requestOptions } = require('./internal/options.js')
-const { RequestState, register } = require('./internal/request-state.js')
+const { RequestState, register, registerStarting, settle } = require('./internal/request-state.js')
 
 class SseRequest {
   #state
@@ -44,23 +44,31 @@ class SseRequest {
  * Starts a request on a native instance and returns its RequestState. `wrap(callbacks)` lets
  * stream() and relay() replace the user's callbacks by their own; `text` asks for the events as
  * event-stream text (TEXT records, see src/records.rs). Nothing is registered unless everything
- * succeeds.
+ * succeeds. A body that must be read first (a Blob, a FormData) is read before the native start;
+ * the options are checked at once all the same, so bad ones still throw here.
  */
 function start(native, options, method, wrap, text = false, generation = undefined) {
-  const { native: nativeOptions, callbacks, signal } = requestOptions(options, method)
+  const { native: nativeOptions, callbacks, signal, pending } = requestOptions(options, method)
   if (text) nativeOptions.text = true
   if (generation !== undefined) nativeOptions.generation = generation
-  let id
+  const wrapped = wrap === undefined ? callbacks : wrap(callbacks)
+  let state
   try {
-    id = native.start(nativeOptions)
+    if (pending === undefined) {
+      state = new RequestState(native, native.start(nativeOptions), wrapped)
+    } else {
+      native.check(nativeOptions)
+      state = new RequestState(native, undefined, wrapped)
+    }
   } catch (err) {
+    pending?.catch(() => {})
     throw fromNative(err)
   }
-  const state = new RequestState(native, id, wrap === undefined ? callbacks : wrap(callbacks))
   state.generation = generation
   // The id in force until the server sends one is the one this request resumes from.
   if (nativeOptions.lastEventId !== undefined) state.lastEventId = String(nativeOptions.lastEventId)
-  register(state)
+  if (pending === undefined) register(state)
+  else startWhenRead(state, nativeOptions, pending)
   if (signal !== undefined) {
     try {
       if (signal.aborted) {
@@ -97,6 +105,32 @@ function follow(native, options, wrap) {
   if (options.lastEventId !== undefined) state.lastEventId = options.lastEventId
   register(state)
   return state
+}
+
+/** Starts the request once its body has been read, unless it was aborted meanwhile. */
+function startWhenRead(state, nativeOptions, pending) {
+  registerStarting(state)
+  pending.then(
+    (bytes) => {
+      if (!state.live) return
+      nativeOptions.body = bytes
+      let id
+      try {
+        id = state.native.start(nativeOptions)
+      } catch (err) {
+        // The client was closed or the instance deleted while the body was read: aborted with the
+        // other requests of the instance.
+        if (err?.code === 'CLIENT_CLOSED' || err?.code === 'INSTANCE_DELETED') state.abort(false)
+        else settle(state, fromNative(err), 'end')
+        return
+      }
+      state.id = id
+      register(state)
+    },
+    (err) => {
+      if (state.live) settle(state, invalidOptions(`body cannot be read: ${err?.message ?? String(err)}`), 'end')
+    },
+  )
 }
 
 module.exports = { SseRequest, start, follow }

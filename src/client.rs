@@ -1,37 +1,38 @@
 //! `NativeClient`, the native half of `SSEClient`: one connection pool with its validated defaults,
-//! and the ClientManager of the original front-end `sse` module: the registry of the instances it
-//! created.
+//! its event-log store (resumable relays), and the open requests of each instance it created (the ClientManager of the original front-end
+//! `sse` module), so that `delete()`, `clear()` and `close()` abort them.
+//!
+//! The JS objects of the instances are held by the JS `SSEClient`, not here: a strong napi reference
+//! is a GC root, and each instance points back at its client, so a client nobody references any
+//! more was never collected. Held from JS, the cycle is ordinary garbage.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Object, ObjectFinalize, ObjectRef, Uint32Array};
-use napi::Env;
+use napi::bindgen_prelude::Uint32Array;
 use napi_derive::napi;
 use sse_core::http_client::build_http_client;
-use sse_core::ClientDefaults;
+use sse_core::{ClientDefaults, ErrorCode};
+
+use napi::bindgen_prelude::Object;
+use napi::Env;
+use sse_store::StoreError;
 
 use crate::context::ClientContext;
-use crate::error::{error_json_code, internal, throw, Code};
-use crate::handle::{abort_all, Registry};
+use crate::error::{error_json_code, throw, Code};
+use crate::handle::{close, Registry};
 use crate::instance::NativeInstance;
 use crate::options::ClientOptions;
 use crate::store::LogStore;
-use sse_store::StoreError;
 
-/// An instance the manager holds until it is deleted: the JS object `get(id)` returns, and its
-/// open requests.
-struct Entry {
-  object: ObjectRef<false>,
-  requests: Arc<Registry>,
-}
-
-/// The client and its registry of instances (the ClientManager).
-#[napi(custom_finalize)]
+/// The client and the open requests of its instances.
+#[napi]
 pub struct NativeClient {
   context: Arc<ClientContext>,
   next_id: u32,
-  instances: HashMap<u32, Entry>,
+  /// The registries of the instances not deleted, by instance id.
+  instances: HashMap<u32, Arc<Registry>>,
+  closed: bool,
 }
 
 #[napi]
@@ -46,71 +47,56 @@ impl NativeClient {
     let defaults = ClientDefaults::from_options(&opts).map_err(throw)?;
     let http = build_http_client(&opts).map_err(throw)?;
     Ok(NativeClient {
-      context: Arc::new(ClientContext {
-        defaults,
-        http,
-        store,
-      }),
+      context: Arc::new(ClientContext::new(defaults, http, store)),
       next_id: 0,
       instances: HashMap::new(),
+      closed: false,
     })
   }
 
-  /// A new instance with the next id, not registered yet: `register` takes the JS object that
-  /// wraps it.
+  /// A new instance with the next id; its requests are aborted by `remove`, `clear` and `close`.
   #[napi]
-  pub fn instance(&mut self) -> NativeInstance {
-    self.next_id += 1;
-    NativeInstance::new(self.next_id, Arc::clone(&self.context))
-  }
-
-  /// Registers `object` (the JS `ServerSentEvents`) under the id of `instance`.
-  #[napi]
-  pub fn register(
-    &mut self,
-    env: Env,
-    instance: &NativeInstance,
-    object: Object,
-  ) -> napi::Result<(), Code> {
-    let object = object.create_ref::<false>().map_err(internal)?;
-    let entry = Entry {
-      object,
-      requests: Arc::clone(&instance.requests),
-    };
-    if let Some(old) = self.instances.insert(instance.id(), entry) {
-      old.object.unref(&env).map_err(internal)?;
+  pub fn instance(&mut self) -> napi::Result<NativeInstance, Code> {
+    if self.closed {
+      return Err(napi::Error::new(
+        Code(ErrorCode::ClientClosed.as_str()),
+        "the SSEClient was closed (client.close()): make a new SSEClient",
+      ));
     }
-    Ok(())
-  }
-
-  /// The registered instance with this id, or null.
-  #[napi(ts_return_type = "object | null")]
-  pub fn get<'e>(&self, env: &'e Env, id: u32) -> napi::Result<Option<Object<'e>>> {
+    self.next_id += 1;
+    let instance = NativeInstance::new(self.next_id, Arc::clone(&self.context));
     self
       .instances
-      .get(&id)
-      .map(|entry| entry.object.get_value(env))
-      .transpose()
+      .insert(self.next_id, Arc::clone(&instance.requests));
+    Ok(instance)
   }
 
-  /// Unregisters an instance and aborts its open requests; returns their ids, or null if the id
-  /// was not registered.
+  /// Aborts an instance's open requests and refuses its new ones; returns the ids aborted, or null
+  /// if the id was not registered.
   #[napi]
-  pub fn remove(&mut self, env: Env, id: u32) -> napi::Result<Option<Uint32Array>> {
-    match self.instances.remove(&id) {
-      Some(entry) => Ok(Some(Uint32Array::new(release(&env, entry)?))),
-      None => Ok(None),
-    }
+  pub fn remove(&mut self, id: u32) -> Option<Uint32Array> {
+    let requests = self.instances.remove(&id)?;
+    Some(Uint32Array::new(close(
+      &requests,
+      ErrorCode::InstanceDeleted,
+    )))
   }
 
-  /// Unregisters every instance and aborts every open request; returns their ids.
+  /// `remove` for every instance; returns the ids aborted.
   #[napi]
-  pub fn clear(&mut self, env: Env) -> napi::Result<Uint32Array> {
-    let mut aborted = Vec::new();
-    for (_, entry) in self.instances.drain() {
-      aborted.extend(release(&env, entry)?);
-    }
-    Ok(Uint32Array::new(aborted))
+  pub fn clear(&mut self) -> Uint32Array {
+    Uint32Array::new(self.close_all(ErrorCode::InstanceDeleted))
+  }
+
+  /// Aborts every open request, refuses new requests and instances, and drops the client's handle on
+  /// the connection pool: its idle sockets close once the aborted requests' tasks have ended.
+  /// Returns the ids aborted; idempotent.
+  #[napi]
+  pub fn close(&mut self) -> Uint32Array {
+    self.closed = true;
+    let aborted = self.close_all(ErrorCode::ClientClosed);
+    self.context.close();
+    Uint32Array::new(aborted)
   }
 
   /// Asks the producer of a generation to stop, on whichever instance it runs. Resolves with JSON:
@@ -143,10 +129,12 @@ impl NativeClient {
     )
   }
 
-  /// How many instances are registered.
-  #[napi(getter)]
-  pub fn size(&self) -> u32 {
-    self.instances.len() as u32
+  fn close_all(&mut self, code: ErrorCode) -> Vec<u32> {
+    let mut aborted = Vec::new();
+    for (_, requests) in self.instances.drain() {
+      aborted.extend(close(&requests, code));
+    }
+    aborted
   }
 }
 
@@ -166,21 +154,4 @@ fn settle<'e, T: Send + 'static>(
     deferred.resolve(move |_| Ok(json));
   });
   Ok(promise)
-}
-
-fn release(env: &Env, entry: Entry) -> napi::Result<Vec<u32>> {
-  let aborted = abort_all(&entry.requests);
-  entry.object.unref(env)?;
-  Ok(aborted)
-}
-
-impl ObjectFinalize for NativeClient {
-  /// A client that is garbage collected lets go of its instances (their open requests go on: the
-  /// JS module holds them until they end).
-  fn finalize(mut self, env: Env) -> napi::Result<()> {
-    for (_, entry) in self.instances.drain() {
-      entry.object.unref(&env)?;
-    }
-    Ok(())
-  }
 }

@@ -2,12 +2,36 @@
 //! event-log store. Its own module so that the client (which makes instances) and the instance
 //! (which starts requests) both depend on it and not on each other.
 
+use std::sync::Mutex;
+
 use sse_core::ClientDefaults;
 
 use crate::store::LogStore;
 
 pub struct ClientContext {
   pub defaults: ClientDefaults,
-  pub http: reqwest::Client,
+  /// None once the client is closed. Requests hold a clone only while they run, so taking this one
+  /// drops the connection pool, idle sockets included, as soon as the aborted requests have ended.
+  http: Mutex<Option<reqwest::Client>>,
   pub store: LogStore,
+}
+
+impl ClientContext {
+  pub fn new(defaults: ClientDefaults, http: reqwest::Client, store: LogStore) -> ClientContext {
+    ClientContext {
+      defaults,
+      http: Mutex::new(Some(http)),
+      store,
+    }
+  }
+
+  /// The HTTP client for a new request, or None once closed.
+  pub fn http(&self) -> Option<reqwest::Client> {
+    self.http.lock().unwrap_or_else(|e| e.into_inner()).clone()
+  }
+
+  /// Drops the context's own handle on the HTTP client.
+  pub fn close(&self) {
+    self.http.lock().unwrap_or_else(|e| e.into_inner()).take();
+  }
 }

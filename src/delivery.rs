@@ -13,6 +13,8 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use tokio::sync::Notify;
 
+use crate::records::MAX_JS_STRING;
+
 /// When the JS thread falls behind, producers wait once this many bytes are pending, which stops
 /// reading their sockets (TCP back-pressure) instead of growing memory without bound.
 const PENDING_CAP: usize = 4 << 20;
@@ -27,7 +29,8 @@ const SEGMENT: usize = 32 << 10;
 /// `deliver(texts: string[], meta: Uint32Array, ends: Uint32Array): void`. Weak: open requests keep
 /// the process alive through the JS module's own timer, not through this function.
 pub type DeliverArgs = FnArgs<(Vec<String>, Uint32Array, Uint32Array)>;
-pub type DeliverFn = ThreadsafeFunction<(), Unknown<'static>, DeliverArgs, Status, false, true>;
+pub type DeliverFn<const WEAK: bool = true> =
+  ThreadsafeFunction<(), Unknown<'static>, DeliverArgs, Status, false, WEAK>;
 
 #[derive(Default)]
 pub struct Batch {
@@ -68,10 +71,12 @@ impl Hub {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         if pending.meta.is_empty() || pending.text_len + pending.meta.len() * 4 < PENDING_CAP {
           pending.text_len += text.len();
+          // A segment becomes one JS string: never longer than V8 can hold (bytes are never fewer
+          // than UTF-16 units), whatever the records appended to it.
           let full = pending
             .segments
             .last()
-            .is_none_or(|last| last.len() >= SEGMENT);
+            .is_none_or(|last| last.len() >= SEGMENT || last.len() + text.len() > MAX_JS_STRING);
           if full {
             // A new segment: hand over our buffer instead of copying it.
             if !pending.segments.is_empty() {

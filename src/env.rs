@@ -14,6 +14,11 @@ use crate::delivery::{DeliverArgs, DeliverFn, Hub};
 pub struct EnvState {
   pub hub: Arc<Hub>,
   pub cancel_all: CancellationToken,
+  /// Referenced while requests are open (`keepAlive(true)`), so that they keep the process alive
+  /// like a socket. A native handle: a timer could be a test framework's fake (node:test's
+  /// `mock.timers` replaces `node:timers` too), and its reset would let the process exit mid-stream.
+  /// Never called.
+  keep_alive: DeliverFn<false>,
 }
 
 impl EnvState {
@@ -42,6 +47,14 @@ pub fn init(env: Env, deliver: Function<DeliverArgs, Unknown<'static>>) -> napi:
     ));
   }
   let hub = Arc::new(Hub::default());
+  let mut keep_alive: DeliverFn<false> = deliver
+    .build_threadsafe_function::<()>()
+    .callee_handled::<false>()
+    .weak::<false>()
+    .build_callback(|_ctx: ThreadsafeCallContext<()>| {
+      Ok(crate::delivery::Batch::default().into_args())
+    })?;
+  set_referenced(&mut keep_alive, &env, false)?;
   let drain = Arc::clone(&hub);
   let tsfn: DeliverFn = deliver
     .build_threadsafe_function::<()>()
@@ -52,9 +65,37 @@ pub fn init(env: Env, deliver: Function<DeliverArgs, Unknown<'static>>) -> napi:
   let state = EnvState {
     hub,
     cancel_all: CancellationToken::new(),
+    keep_alive,
   };
   env.set_instance_data(state, (), |ctx| {
     // The environment is going away: stop every request it started.
     ctx.value.cancel_all.cancel();
   })
+}
+
+/// Whether open requests keep the process alive: lib/internal/request-state.js says true when the
+/// first request opens and false when the last one ends.
+#[cfg_attr(
+  test,
+  allow(
+    dead_code,
+    reason = "#[napi] registers it with Node; test builds leave that out"
+  )
+)]
+#[napi]
+pub fn keep_alive(env: Env, hold: bool) -> napi::Result<()> {
+  set_referenced(&mut EnvState::get(&env)?.keep_alive, &env, hold)
+}
+
+#[expect(
+  deprecated,
+  reason = "napi_ref/unref_threadsafe_function is what keeps the event loop alive; the suggested \
+            clone() only counts threads that may call the function"
+)]
+fn set_referenced(tsfn: &mut DeliverFn<false>, env: &Env, hold: bool) -> napi::Result<()> {
+  if hold {
+    tsfn.refer(env)
+  } else {
+    tsfn.unref(env)
+  }
 }

@@ -55,12 +55,11 @@ pub async fn follow(
     }
     first = false;
     for entry in &batch.entries {
-      sink.entry(
-        entry.event.as_deref(),
-        &entry.data,
-        &entry.id,
-        entry.terminal,
-      );
+      let event = entry.event.as_deref();
+      if let Err(err) = sink.entry(event, &entry.data, &entry.id, entry.terminal) {
+        // An entry too large to hand to JS as one string (a TEXT record past V8's limit).
+        return sink.fail(&err, 0).await;
+      }
     }
     if batch.finished {
       return sink.end(End::Body).await;

@@ -5,12 +5,21 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use sse_core::ErrorCode;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// The open requests of one `ServerSentEvents`, by id. Touched on the JS thread only: a request
 /// enters at start and leaves when its end record has been delivered or when it is aborted.
-pub type Registry = Mutex<HashMap<u32, Arc<RequestShared>>>;
+pub type Registry = Mutex<Requests>;
+
+#[derive(Default)]
+pub struct Requests {
+  pub open: HashMap<u32, Arc<RequestShared>>,
+  /// Set once the instance was deleted from its client (or the client closed): new requests are
+  /// refused with this code, so that none is started that `clear()` or `close()` would not stop.
+  pub refused: Option<ErrorCode>,
+}
 
 pub struct RequestShared {
   pub id: u32,
@@ -67,14 +76,21 @@ impl RequestShared {
 }
 
 /// Locks a registry; a panic elsewhere while it was held leaves a usable map.
-pub fn lock(registry: &Registry) -> std::sync::MutexGuard<'_, HashMap<u32, Arc<RequestShared>>> {
+pub fn lock(registry: &Registry) -> std::sync::MutexGuard<'_, Requests> {
   registry.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Aborts every request of a registry and refuses new ones with `code` (the first reason stays);
+/// returns the ids aborted.
+pub fn close(registry: &Registry, code: ErrorCode) -> Vec<u32> {
+  lock(registry).refused.get_or_insert(code);
+  abort_all(registry)
 }
 
 /// Cancels every request of a registry and empties it; returns their ids for the JS side to
 /// silence (records of theirs may already be queued).
 pub fn abort_all(registry: &Registry) -> Vec<u32> {
-  let drained: Vec<Arc<RequestShared>> = lock(registry).drain().map(|(_, r)| r).collect();
+  let drained: Vec<Arc<RequestShared>> = lock(registry).open.drain().map(|(_, r)| r).collect();
   drained
     .iter()
     .map(|shared| {

@@ -8,7 +8,7 @@ use napi::bindgen_prelude::Uint32Array;
 use napi::Env;
 use napi_derive::napi;
 use sse_core::request::Request;
-use sse_core::{Outcome, RequestConfig};
+use sse_core::{ErrorCode, Outcome, RequestConfig};
 use sse_store::StoreError;
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +32,37 @@ pub struct NativeInstance {
 }
 
 impl NativeInstance {
+  pub fn new(id: u32, context: Arc<ClientContext>) -> NativeInstance {
+    NativeInstance {
+      id,
+      context,
+      requests: Arc::new(Mutex::new(Default::default())),
+    }
+  }
+
+  fn with_request(&self, id: u32, f: impl FnOnce(&RequestShared)) {
+    if let Some(shared) = lock(&self.requests).open.get(&id) {
+      f(shared);
+    }
+  }
+
+  /// The HTTP client for a new request, unless this instance or its client no longer takes any.
+  fn http(&self) -> napi::Result<reqwest::Client, Code> {
+    let refused = lock(&self.requests).refused;
+    match (refused, self.context.http()) {
+      (None, Some(http)) => Ok(http),
+      (Some(ErrorCode::InstanceDeleted), _) => Err(napi::Error::new(
+        Code(ErrorCode::InstanceDeleted.as_str()),
+        "this instance was removed from its SSEClient by delete() or clear(), which aborted its \
+         requests; make a new one with client.create()",
+      )),
+      _ => Err(napi::Error::new(
+        Code(ErrorCode::ClientClosed.as_str()),
+        "the SSEClient was closed (client.close()): make a new SSEClient",
+      )),
+    }
+  }
+
   /// A new request id, registered, with its cancel token and sink.
   fn open(
     &self,
@@ -42,7 +73,7 @@ impl NativeInstance {
     let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
     let cancel = state.cancel_all.child_token();
     let shared = Arc::new(RequestShared::new(id, cancel.clone()));
-    lock(&self.requests).insert(id, Arc::clone(&shared));
+    lock(&self.requests).open.insert(id, Arc::clone(&shared));
     Ok((
       id,
       cancel,
@@ -50,18 +81,14 @@ impl NativeInstance {
     ))
   }
 
-  pub fn new(id: u32, context: Arc<ClientContext>) -> NativeInstance {
-    NativeInstance {
-      id,
-      context,
-      requests: Arc::new(Mutex::new(Default::default())),
-    }
-  }
-
-  fn with_request(&self, id: u32, f: impl FnOnce(&RequestShared)) {
-    if let Some(shared) = lock(&self.requests).get(&id) {
-      f(shared);
-    }
+  fn resolve(&self, options: RequestOptions) -> napi::Result<(RequestConfig, Mode), Code> {
+    let mode = if options.text.unwrap_or(false) {
+      Mode::Text
+    } else {
+      Mode::Messages
+    };
+    let cfg = RequestConfig::resolve(&self.context.defaults, options.into()).map_err(throw)?;
+    Ok((cfg, mode))
   }
 }
 
@@ -79,18 +106,14 @@ impl NativeInstance {
   /// when it did, FAIL with the store's code when it could not) and appends its events to it.
   #[napi]
   pub fn start(&self, env: Env, mut options: RequestOptions) -> napi::Result<u32, Code> {
-    let mode = if options.text.unwrap_or(false) {
-      Mode::Text
-    } else {
-      Mode::Messages
-    };
     let generation = options.generation.take();
     if let Some(generation) = &generation {
       sse_store::validate_id(generation).map_err(store_input)?;
     }
-    let cfg = RequestConfig::resolve(&self.context.defaults, options.into()).map_err(throw)?;
+    let (cfg, mode) = self.resolve(options)?;
+    let http = self.http()?;
     let (id, cancel, sink) = self.open(&env, mode)?;
-    let http = self.context.http.clone();
+    // The task's clone of the HTTP client goes when the task ends, aborted or not.
     let context = Arc::clone(&self.context);
     let requests = Arc::clone(&self.requests);
     crate::runtime::spawn(async move {
@@ -146,7 +169,7 @@ impl NativeInstance {
       }
       // Nobody on the JS side will release it.
       if detached {
-        lock(&requests).remove(&id);
+        lock(&requests).open.remove(&id);
       }
       run.cancel();
     });
@@ -160,6 +183,7 @@ impl NativeInstance {
   #[napi]
   pub fn follow(&self, env: Env, options: FollowOptions) -> napi::Result<u32, Code> {
     sse_store::validate_id(&options.generation).map_err(store_input)?;
+    self.http().map(drop)?;
     let mode = if options.text.unwrap_or(false) {
       Mode::Text
     } else {
@@ -185,10 +209,18 @@ impl NativeInstance {
     self.with_request(id, |shared| shared.detach());
   }
 
+  /// Throws what `start` would throw for these options (without their body) and starts nothing:
+  /// a request whose body is read first (a Blob) fails at once on bad options.
+  #[napi]
+  pub fn check(&self, options: RequestOptions) -> napi::Result<(), Code> {
+    self.resolve(options)?;
+    self.http().map(drop)
+  }
+
   /// Stops a request and closes its connection; its queued records are dropped by the JS side.
   #[napi]
   pub fn abort(&self, id: u32) {
-    if let Some(shared) = lock(&self.requests).remove(&id) {
+    if let Some(shared) = lock(&self.requests).open.remove(&id) {
       shared.cancel.cancel();
     }
   }
@@ -202,7 +234,7 @@ impl NativeInstance {
   /// The request's last record has been decoded: it leaves the registry.
   #[napi]
   pub fn release(&self, id: u32) {
-    lock(&self.requests).remove(&id);
+    lock(&self.requests).open.remove(&id);
   }
 
   /// Back-pressure (a `stream()` consumer or a relay's socket fell behind): stop reading the socket

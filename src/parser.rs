@@ -51,7 +51,10 @@ impl EventStreamParser {
   #[napi]
   pub fn feed(&mut self, chunk: &[u8]) -> Option<ParsedRecords> {
     let records = &mut self.records;
-    let result = self.parser.feed(chunk, |event| records.message(&event));
+    // MESSAGE records (not TEXT): nothing is refused here, the parser bounds each event.
+    let result = self.parser.feed(chunk, |event| {
+      let _ = records.message(&event);
+    });
     match result {
       Ok(_) => records.last_event_id(self.parser.last_event_id()),
       Err(too_large) => {

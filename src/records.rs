@@ -34,7 +34,7 @@
 //! both sides: `golden_fixture` below encodes it, __test__/core/records.test.mjs decodes it.
 
 use napi_derive::napi;
-use sse_core::{Error, Event};
+use sse_core::{Error, ErrorCode, Event};
 
 use crate::error::{error_json, error_json_code};
 
@@ -58,6 +58,16 @@ pub const KIND_LOG: u32 = 8;
 /// A length or value that is not present.
 #[napi]
 pub const NONE: u32 = u32::MAX;
+
+/// V8's longest string on 64-bit: 2^29 - 24 UTF-16 units. Every string handed to JS (a batch segment,
+/// so each record's text too) must fit, or its conversion throws out of the delivery.
+pub const MAX_JS_STRING: usize = 0x1fff_ffe8;
+
+/// The most one TEXT record may hold, in bytes (never fewer UTF-16 units): the limit a MESSAGE
+/// record's event has through `maxEventSize`, which leaves a batch segment room for the rest of one
+/// network read. Re-encoding adds 7 bytes per data line, so an event within `maxEventSize` can
+/// exceed it: that request fails with EVENT_TOO_LARGE, the records before it go as usual.
+pub const MAX_TEXT_RECORD: usize = sse_core::parser::MAX_EVENT_SIZE_LIMIT;
 
 /// How a request ended cleanly, in an END record.
 #[derive(Debug, Clone, Copy)]
@@ -144,15 +154,54 @@ impl Records {
     self.push_json(KIND_OPEN, &json);
   }
 
-  pub fn message(&mut self, event: &Event<'_>) {
+  /// Encodes one event; an event whose text could not be delivered as a JS string is refused.
+  pub fn message(&mut self, event: &Event<'_>) -> Result<(), Error> {
+    self.message_within(event, MAX_TEXT_RECORD)
+  }
+
+  /// Refuses, as `message` would, an event too large to encode once it carries a log id (a
+  /// resumable request checks each event when it arrives, before it is logged).
+  pub fn check_size(&self, event: &Event<'_>) -> Result<(), Error> {
+    // A log id (`<ms>-<seq>`) is at most 41 bytes: its `id: ` line fits in 64.
+    let len = sse_core::encode::encoded_len(event, true) + 64;
+    if self.mode == Mode::Text && len > MAX_TEXT_RECORD {
+      return Err(Error::new(
+        ErrorCode::EventTooLarge,
+        format!(
+          "an event of {} bytes of data becomes {len} bytes of event-stream text to relay (one \
+           `data:` line per line), more than one JS string can hold ({MAX_TEXT_RECORD} bytes)",
+          event.data.len()
+        ),
+      ));
+    }
+    Ok(())
+  }
+
+  /// `message`, with the TEXT record limit as a parameter (tests use a small one).
+  fn message_within(&mut self, event: &Event<'_>, limit: usize) -> Result<(), Error> {
     if self.mode == Mode::Text {
       let changed = event.id != self.text_id;
+      let len = sse_core::encode::encoded_len(event, changed);
+      if len > limit {
+        return Err(Error::new(
+          ErrorCode::EventTooLarge,
+          format!(
+            "an event of {} bytes of data becomes {len} bytes of event-stream text to relay (one \
+             `data:` line per line), more than one JS string can hold ({limit} bytes)",
+            event.data.len()
+          ),
+        ));
+      }
+      if self.events_text.len() + len > limit {
+        // The events before it go in a TEXT record of their own.
+        self.flush_text();
+      }
       sse_core::encode::encode_event(event, changed, &mut self.events_text);
       if changed {
         self.text_id.clear();
         self.text_id.push_str(event.id);
       }
-      return;
+      return Ok(());
     }
     self.meta.extend_from_slice(&[KIND_MESSAGE, self.id]);
     self.push_str(event.data);
@@ -172,6 +221,7 @@ impl Records {
       None => self.meta.extend_from_slice(&[NONE, 0]),
       Some(ms) => self.meta.extend_from_slice(&[(ms >> 32) as u32, ms as u32]),
     }
+    Ok(())
   }
 
   /// Lengths first: most streams have no ids, and a memcmp call per event for two empty strings
@@ -280,6 +330,32 @@ mod tests {
     }
   }
 
+  #[test]
+  fn a_text_event_over_the_limit_fails_and_the_events_before_it_are_kept() {
+    let mut r = Records::new(3, Mode::Text);
+    r.message_within(&ev("a", "message", "", None), 35).unwrap();
+    // 4 data lines: 4 x 7 + 1 = 29 bytes, which do not fit after "data: a\n\n" (9): a new record.
+    r.message_within(&ev("\n\n\n", "message", "", None), 35)
+      .unwrap();
+    // 6 lines: 43 bytes, over the limit on its own.
+    let err = r
+      .message_within(&ev("\n\n\n\n\n", "message", "", None), 35)
+      .unwrap_err();
+    assert_eq!(err.code, ErrorCode::EventTooLarge);
+    assert!(err.message.contains("JS string"), "{}", err.message);
+    r.fail(&err, 0);
+    assert_eq!(r.meta[..6], [KIND_TEXT, 3, 9, KIND_TEXT, 3, 29]);
+    assert_eq!(r.meta[6..8], [KIND_FAIL, 3]);
+    assert!(r
+      .text
+      .starts_with("data: a\n\ndata: \ndata: \ndata: \ndata: \n\n{"));
+  }
+
+  #[test]
+  fn the_text_limit_is_below_the_longest_js_string() {
+    const { assert!(MAX_TEXT_RECORD < MAX_JS_STRING) };
+  }
+
   /// Encodes a fixed sequence of two requests and compares it with the fixture that
   /// __test__/core/records.test.mjs decodes. `UPDATE_FIXTURES=1 cargo test` rewrites it after a
   /// deliberate protocol change.
@@ -291,10 +367,13 @@ mod tests {
     headers.append("set-cookie", "a=1".parse().unwrap());
     headers.append("set-cookie", "b=2".parse().unwrap());
     a.open(200, &headers);
-    a.message(&ev("plain", "message", "", None));
-    a.message(&ev("line 1\nline 2", "update", "1", None));
-    a.message(&ev("same id", "message", "1", Some(2500)));
-    a.message(&ev("héllo 日本 😀", "message", "2", None));
+    a.message(&ev("plain", "message", "", None)).unwrap();
+    a.message(&ev("line 1\nline 2", "update", "1", None))
+      .unwrap();
+    a.message(&ev("same id", "message", "1", Some(2500)))
+      .unwrap();
+    a.message(&ev("héllo 日本 😀", "message", "2", None))
+      .unwrap();
     a.last_event_id("2");
     a.last_event_id("only-id");
     a.error(
@@ -306,7 +385,8 @@ mod tests {
       "message",
       "only-id",
       Some((1 << 53) - 1),
-    ));
+    ))
+    .unwrap();
     a.end(End::DoneData);
     let mut b = Records::new(8, Mode::Messages);
     b.fail(
@@ -317,11 +397,11 @@ mod tests {
     c.end(End::Body);
     let mut d = Records::new(10, Mode::Text);
     d.open(200, &http::HeaderMap::new());
-    d.message(&ev("a\nb", "message", "", None));
-    d.message(&ev("c", "update", "5", Some(100)));
+    d.message(&ev("a\nb", "message", "", None)).unwrap();
+    d.message(&ev("c", "update", "5", Some(100))).unwrap();
     d.last_event_id("5");
     d.flush_text();
-    d.message(&ev("d", "message", "5", None));
+    d.message(&ev("d", "message", "5", None)).unwrap();
     d.last_event_id("6");
     d.end(End::Body);
     // Two segments, as the hub cuts a large batch: the decoder must switch texts at `ends[0]`.

@@ -69,7 +69,13 @@ impl RecordSink {
   }
 
   /// An entry read from a log, with the log's id.
-  pub fn entry(&mut self, event: Option<&str>, data: &str, id: &str, terminal: Option<Terminal>) {
+  pub fn entry(
+    &mut self,
+    event: Option<&str>,
+    data: &str,
+    id: &str,
+    terminal: Option<Terminal>,
+  ) -> Result<(), Error> {
     match terminal {
       Some(terminal) => {
         let (event, data) = terminal_event(terminal, data);
@@ -78,7 +84,7 @@ impl RecordSink {
           event,
           id,
           retry: None,
-        });
+        })
       }
       None => self.records.message(&Event {
         data,
@@ -162,9 +168,13 @@ impl sse_core::Sink for RecordSink {
     self.records.open(status, headers);
   }
 
-  fn event(&mut self, event: Event<'_>) {
+  fn event(&mut self, event: Event<'_>) -> Result<(), Error> {
     match &mut self.log {
-      Some(log) => log.push(&event),
+      Some(log) => {
+        self.records.check_size(&event)?;
+        log.push(&event);
+        Ok(())
+      }
       None => self.records.message(&event),
     }
   }

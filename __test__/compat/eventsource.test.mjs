@@ -564,6 +564,24 @@ test('extension: init.client sends through a given SSEClient (its headers apply)
   }
 })
 
+test('extension: init.client still works after the client was cleared', async () => {
+  const srv = await startServer((req, res) => sse(res, 'data: a\n\n'))
+  const client = new SSEClient()
+  try {
+    for (let round = 0; round < 2; round++) {
+      const es = new EventSource(srv.url, { client })
+      const log = record(es)
+      await log.until(() => log.count('message') === 1)
+      es.close()
+      // Removes the drop-in's shared instance of this client.
+      client.clear()
+    }
+    assert.equal(srv.requests.length, 2)
+  } finally {
+    await srv.close()
+  }
+})
+
 test('an event stream with a BOM, CRLF line ends and comments parses as the spec says', async () => {
   const srv = await startServer((req, res) =>
     sse(res, '\ufeff: comment\r\ndata: one\r\ndata:two\r\n\r\n:ping\r\n\r\ndata\r\n\r\n'),

@@ -4,8 +4,17 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { SSEClient } from '../../index.mjs'
-import { startServer, sse, startRoutes, settle, closeSentinel, startFlood } from '../helpers/server.mjs'
-import { runModule } from '../helpers/child.mjs'
+import {
+  startServer,
+  startRawServer,
+  sse,
+  startRoutes,
+  settle,
+  closeSentinel,
+  SSE_HEAD,
+  startFlood,
+} from '../helpers/server.mjs'
+import { runModule, runNode } from '../helpers/child.mjs'
 
 after(closeSentinel)
 
@@ -36,9 +45,9 @@ test('binary bodies of every kind are sent as their bytes, URLSearchParams as a 
   }
 })
 
-test('bodies that JSON would send as {} (Map, Set, Blob) are refused with INVALID_OPTIONS', () => {
+test('bodies that JSON would send as {} (Map, Set) are refused with INVALID_OPTIONS', () => {
   const instance = new SSEClient().create()
-  for (const body of [new Map([['a', 1]]), new Set([1]), new Blob(['x'])]) {
+  for (const body of [new Map([['a', 1]]), new Set([1])]) {
     assert.throws(() => instance.post({ url: 'http://127.0.0.1:9/', body }), {
       code: 'INVALID_OPTIONS',
       name: 'SseError',
@@ -199,6 +208,125 @@ test('stream(): an unread iterator of 1 MiB events holds a bounded number of byt
     let count = 1
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) count++
     assert.equal(count, total)
+  } finally {
+    await srv.close()
+  }
+})
+
+test('a Blob body is read before the request starts and sent with its type; post() still returns at once', async () => {
+  const srv = await echo()
+  try {
+    const instance = new SSEClient().create()
+    const req = instance.post({
+      url: srv.url,
+      body: new Blob(['héllo ', Uint8Array.from([0, 255])], { type: 'text/x-test' }),
+    })
+    assert.equal(typeof req.abort, 'function')
+    assert.equal(req.readyState, 0)
+    assert.equal(await req.done, 'end')
+    assert.deepEqual([...srv.requests[0].body], [...Buffer.from('héllo '), 0, 255])
+    assert.equal(srv.requests[0].headers['content-type'], 'text/x-test')
+    // An untyped Blob sends no content-type of its own.
+    await instance.post({ url: srv.url, body: new Blob(['x']) }).done
+    assert.equal(srv.requests[1].headers['content-type'], undefined)
+    // Aborted while the Blob is being read: done resolves 'abort' and no request is made.
+    const early = instance.post({ url: srv.url, body: new Blob(['never']) })
+    early.abort()
+    assert.equal(await early.done, 'abort')
+    await instance.post({ url: srv.url, body: 'after' }).done
+    assert.deepEqual(
+      srv.requests.slice(1).map((r) => r.body.toString()),
+      ['x', 'after'],
+    )
+  } finally {
+    await srv.close()
+  }
+})
+
+test('a FormData body is sent as multipart/form-data, as fetch sends it', async () => {
+  const srv = await echo()
+  try {
+    const form = new FormData()
+    form.append('name', 'andy')
+    form.append('file', new Blob(['file body'], { type: 'text/plain' }), 'a.txt')
+    await new SSEClient().create().post({ url: srv.url, body: form }).done
+    const { headers, body } = srv.requests[0]
+    assert.match(headers['content-type'], /^multipart\/form-data; boundary=/)
+    const parsed = await new Response(body, { headers: { 'content-type': headers['content-type'] } }).formData()
+    assert.equal(parsed.get('name'), 'andy')
+    const file = parsed.get('file')
+    assert.equal(file.name, 'a.txt')
+    assert.equal(await file.text(), 'file body')
+  } finally {
+    await srv.close()
+  }
+})
+
+// http::Uri (and hyper's request line) hold at most u16::MAX - 1 bytes: the serialized URL.
+const MAX_URL = 65534
+
+test('a URL longer than the HTTP stack can carry is refused synchronously with INVALID_URL; one at the limit is sent', async () => {
+  let seen = null
+  const srv = await startRawServer((socket, head) => {
+    seen = head.slice(0, head.indexOf('\r\n'))
+    socket.end(`${SSE_HEAD}data: ok\n\n`)
+  })
+  try {
+    const instance = new SSEClient().create()
+    const base = srv.url.replace('/sse', '/')
+    const atLimit = base + 'a'.repeat(MAX_URL - base.length)
+    assert.equal(atLimit.length, MAX_URL)
+    assert.equal(await instance.post({ url: atLimit, reconnectCount: 0 }).done, 'end')
+    assert.equal(seen.length, 'POST '.length + MAX_URL - base.length + 1 + ' HTTP/1.1'.length)
+    for (const url of [atLimit + 'a', base + 'a'.repeat(70000)]) {
+      assert.throws(
+        () => instance.post({ url }),
+        (err) => {
+          assert.equal(err.code, 'INVALID_URL')
+          assert.match(err.message, /65534/)
+          return true
+        },
+      )
+    }
+  } finally {
+    await srv.close()
+  }
+})
+
+test('mocked timers enabled before the module loads and reset mid-stream do not let the process exit', async () => {
+  let release
+  const srv = await startServer(async (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write('data: one\n\n')
+    // The child has nothing but the open request to keep it alive while it waits for this.
+    await new Promise((resolve) => {
+      release = resolve
+      setTimeout(resolve, 400)
+    })
+    res.end('data: two\n\n')
+  })
+  try {
+    const { code, signal, out } = await runNode([
+      '--no-warnings',
+      '--input-type=module',
+      '-e',
+      `import { mock } from 'node:test'
+       mock.timers.enable({ apis: ['setInterval', 'setTimeout'] })
+       const { SSEClient } = await import('./index.mjs')
+       const req = new SSEClient().create().post({
+         url: process.argv[1],
+         onMessage: ({ data }) => {
+           console.log(data)
+           if (data === 'one') mock.timers.reset()
+         },
+       })
+       console.log(await req.done)`,
+      srv.url,
+    ])
+    release?.()
+    assert.equal(signal, null, out)
+    assert.equal(code, 0, out)
+    assert.equal(out, 'one\ntwo\nend\n')
   } finally {
     await srv.close()
   }

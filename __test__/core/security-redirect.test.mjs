@@ -88,3 +88,35 @@ test('a 303 turns the POST into a GET without its body or content headers', asyn
     await target.close()
   }
 })
+
+test('a refused redirect is a final REDIRECT error, not retried reconnectCount times', async () => {
+  // Every hop redirects again: refused after 10 redirects.
+  const loop = await startServer((req, res) => {
+    res.writeHead(302, { location: '/again' })
+    res.end()
+  })
+  // A redirect to a scheme that is neither http nor https.
+  const ftp = await startServer((req, res) => {
+    res.writeHead(307, { location: 'ftp://127.0.0.1/file' })
+    res.end()
+  })
+  try {
+    const sse = new SSEClient().create()
+    const many = collect(sse, { url: loop.url, reconnectCount: 3, retryDelay: 1 })
+    const { ok, error } = await many.done
+    assert.equal(ok, false)
+    assert.equal(error.code, 'REDIRECT')
+    assert.equal(error.willRetry, false)
+    assert.match(error.message, /more than 10 redirects/)
+    assert.equal(many.errors.length, 1, 'onError once, for the final error: no retry')
+    assert.equal(loop.requests.length, 11, 'one attempt: the first request and 10 redirects')
+    const scheme = collect(sse, { url: ftp.url, reconnectCount: 3, retryDelay: 1 })
+    const refused = await scheme.done
+    assert.equal(refused.error.code, 'REDIRECT')
+    assert.match(refused.error.message, /"ftp"/)
+    assert.equal(ftp.requests.length, 1)
+  } finally {
+    await loop.close()
+    await ftp.close()
+  }
+})

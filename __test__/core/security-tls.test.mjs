@@ -59,3 +59,15 @@ test('a self-signed CA:TRUE certificate for another host name, or another certif
   assert.equal(stranger.ok, false)
   assert.equal(stranger.error.code, 'TLS')
 })
+
+test('a lone self-signed certificate given as ca whose extended key usage excludes serverAuth is refused with TLS', async (t) => {
+  const clientOnly = selfSignedCaCert('IP:127.0.0.1', ['extendedKeyUsage=clientAuth'])
+  if (clientOnly === null) return t.skip('openssl is not installed: cannot make certificates')
+  const refused = await stream(clientOnly.cert, await httpsServer(t, clientOnly))
+  assert.equal(refused.ok, false)
+  assert.equal(refused.error.code, 'TLS')
+  assert.match(refused.error.message, /usage|purpose/i)
+  // serverAuth among other usages is accepted.
+  const both = selfSignedCaCert('IP:127.0.0.1', ['extendedKeyUsage=clientAuth,serverAuth'])
+  assert.deepEqual(await stream(both.cert, await httpsServer(t, both)), { ok: true, messages: ['secure'] })
+})

@@ -8,7 +8,7 @@ import { SSEClient } from '../../index.mjs'
 import { selfSignedCert } from '../helpers/tls.mjs'
 import { startServer, collect, sse, unusedPort } from '../helpers/server.mjs'
 
-test('a redirect from https to http is refused with NETWORK, and the http server is never asked', async (t) => {
+test('a redirect from https to http is refused with REDIRECT, and the http server is never asked', async (t) => {
   const pair = selfSignedCert()
   if (pair === null) {
     t.skip('openssl is not installed: cannot make a self-signed certificate')
@@ -29,7 +29,7 @@ test('a redirect from https to http is refused with NETWORK, and the http server
       reconnectCount: 0,
     })
     const { error } = await got.done
-    assert.equal(error.code, 'NETWORK')
+    assert.equal(error.code, 'REDIRECT')
     assert.match(error.message, /redirect/)
     assert.equal(plain.requests.length, 0)
     assert.equal(got.messages.length, 0)
@@ -122,14 +122,14 @@ test('TLS verification is on by default: an untrusted certificate is refused eve
   }
 })
 
-test('redirects stop after 10: a redirect loop ends in NETWORK naming the redirects', async () => {
+test('redirects stop after 10: a redirect loop ends in REDIRECT naming the redirects', async () => {
   const srv = await startServer((req, res) => {
     res.writeHead(307, { location: `${srv.base}/again${srv.requests.length}` })
     res.end()
   })
   try {
     const { error } = await collect(new SSEClient().create(), { url: srv.url, reconnectCount: 0 }).done
-    assert.equal(error.code, 'NETWORK')
+    assert.equal(error.code, 'REDIRECT')
     assert.match(error.message, /redirect/)
     // The first request and 10 followed redirects; the 11th redirect is refused.
     assert.equal(srv.requests.length, 11)

@@ -20,13 +20,17 @@ function inTempDir(fn) {
   }
 }
 
-/** A self-signed CA:TRUE certificate with the given subjectAltName: { key, cert } PEM Buffers. */
-export function selfSignedCaCert(san = 'IP:127.0.0.1') {
+/**
+ * A self-signed CA:TRUE certificate with the given subjectAltName and extra `-addext` extensions:
+ * { key, cert } PEM Buffers.
+ */
+export function selfSignedCaCert(san = 'IP:127.0.0.1', extensions = []) {
   return inTempDir(({ openssl, read }) => {
     // What people type, plus a SAN for 127.0.0.1 and an explicit CA:TRUE (OpenSSL's default).
     openssl(
       ['req', '-x509', ...KEY, '-days', '2', '-subj', '/CN=local'],
       ['-addext', `subjectAltName=${san}`, '-addext', 'basicConstraints=critical,CA:TRUE'],
+      extensions.flatMap((ext) => ['-addext', ext]),
       ['-keyout', 'key.pem', '-out', 'cert.pem'],
     )
     return { key: read('key.pem'), cert: read('cert.pem') }

@@ -48,7 +48,7 @@ test('a bad generation id or a transform with resumable throws INVALID_OPTIONS b
   await assert.rejects(new SSEClient().stop(42), { code: 'INVALID_OPTIONS' })
 })
 
-test('after close(), a resumable relay is refused with STORE_CLOSED before any header, and stop() too', async () => {
+test('after close(), a resumable relay is refused with CLIENT_CLOSED before any header, and stop() with STORE_CLOSED', async () => {
   const upstream = await startUpstream({ count: 3, gapMs: 1 })
   const client = new SSEClient()
   const sse = client.create()
@@ -68,8 +68,8 @@ test('after close(), a resumable relay is refused with STORE_CLOSED before any h
     await client.close()
     const answer = await readStream(`http://127.0.0.1:${server.address().port}/`, { method: 'POST' })
     assert.equal(answer.status, 503)
-    assert.equal(answer.body, 'STORE_CLOSED')
-    assert.equal(seen[0].code, 'STORE_CLOSED')
+    assert.equal(answer.body, 'CLIENT_CLOSED')
+    assert.equal(seen[0].code, 'CLIENT_CLOSED')
     assert.equal(upstream.requests.length, 0)
     await assert.rejects(client.stop('any'), { code: 'STORE_CLOSED' })
   } finally {

@@ -16,7 +16,9 @@ function sharedInstance(client) {
     throw new TypeError('init.client must be an SSEClient')
   }
   let sse = instances.get(client)
-  if (sse === undefined) {
+  // A shared instance that the user's clear() removed refuses requests (INSTANCE_DELETED): make
+  // another.
+  if (sse === undefined || client.get(sse.id) !== sse) {
     sse = client.create()
     instances.set(client, sse)
   }

@@ -155,10 +155,22 @@ function encodeBody(body) {
   if (body instanceof URLSearchParams) {
     return { body: body.toString(), bodyType: 'application/x-www-form-urlencoded;charset=UTF-8' }
   }
+  // Read before the request starts (asynchronously): `pending` resolves with the bytes. A Blob's
+  // type is its content-type, as fetch sends it; a FormData is multipart/form-data, encoded by
+  // fetch's own Response (its boundary in the content-type).
   if (typeof Blob === 'function' && body instanceof Blob) {
-    throw invalidOptions('a Blob body cannot be read synchronously: pass `body: await blob.arrayBuffer()`')
+    return { pending: readBody(() => body.arrayBuffer()), bodyType: body.type === '' ? undefined : body.type }
   }
-  if (body instanceof Map || body instanceof Set || (typeof FormData === 'function' && body instanceof FormData)) {
+  if (typeof FormData === 'function' && body instanceof FormData) {
+    let response
+    try {
+      response = new Response(body)
+    } catch (err) {
+      throw invalidOptions(`body FormData cannot be encoded: ${err?.message ?? String(err)}`)
+    }
+    return { pending: readBody(() => response.arrayBuffer()), bodyType: response.headers.get('content-type') }
+  }
+  if (body instanceof Map || body instanceof Set) {
     throw invalidOptions(`body of type ${body.constructor.name} cannot be sent: JSON would send it as {}`)
   }
   let json
@@ -169,6 +181,13 @@ function encodeBody(body) {
   }
   if (typeof json !== 'string') throw invalidOptions('body cannot be sent as JSON')
   return { body: json, bodyType: 'application/json' }
+}
+
+/** The bytes `read()` resolves with, as a Uint8Array (a rejection carries the reason). */
+function readBody(read) {
+  return Promise.resolve()
+    .then(read)
+    .then((buffer) => new Uint8Array(buffer))
 }
 
 function checkCallback(name, value) {
@@ -192,7 +211,8 @@ function checkSignal(signal) {
 }
 
 /**
- * Splits request options: { native, callbacks, signal }. `method` is the request's method
+ * Splits request options: { native, callbacks, signal, pending } (`pending`: a Promise of the body's
+ * bytes when it must be read first, a Blob or FormData). `method` is the request's method
  * (post() and stream() always send POST).
  */
 function requestOptions(options, method) {
@@ -200,11 +220,12 @@ function requestOptions(options, method) {
   const url = read(options, 'url')
   if (url === undefined || url === null) throw invalidUrl('url is required')
   if (typeof url !== 'string') throw invalidOptions(`url must be a string, got ${typeName(url)}`)
-  const native = { url, method, headers: headerPairs(read(options, 'headers')), ...encodeBody(read(options, 'body')) }
+  const { pending, ...body } = encodeBody(read(options, 'body'))
+  const native = { url, method, headers: headerPairs(read(options, 'headers')), ...body }
   passFields(options, REQUEST_FIELDS, native)
   const callbacks = {}
   for (const name of CALLBACKS) callbacks[name] = checkCallback(name, read(options, name))
-  return { native, callbacks, signal: checkSignal(read(options, 'signal')) }
+  return { native, callbacks, signal: checkSignal(read(options, 'signal')), pending }
 }
 
 function clientOptions(options) {

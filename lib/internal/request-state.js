@@ -5,7 +5,6 @@
 // concern and ends it. Once a request is aborted, none of its callbacks runs again, whatever records
 // of it are still queued.
 
-const { setInterval } = require('node:timers')
 const { SseError } = require('../errors.js')
 
 const CONNECTING = 0
@@ -18,20 +17,36 @@ const noop = () => {}
 const IN_BAND = Symbol('inBandTerminal')
 
 const open = new Map()
+// Requests whose body is still being read (a Blob): not started, no id yet.
+const starting = new Set()
 
-// Open requests keep the process alive, like a socket; finished and aborted ones do not. One timer
-// for all of them, made once and switched with ref()/unref() (an interval per request cost more than
-// the rest of the JS side of a short stream), and taken from node:timers at load so that fake
-// timers installed later on the global do not replace it.
-const keepAlive = setInterval(noop, 0x7fffffff)
-keepAlive.unref()
+// Open requests keep the process alive, like a socket; finished and aborted ones do not. One native
+// handle for all of them (the binding's keepAlive), referenced while any is open: not a timer, which
+// a test framework's fake timers could replace (node:test's mock.timers replaces node:timers too)
+// and whose reset would let the process exit mid-stream.
 let held = false
+// The binding's keepAlive(hold), handed over by the binding's loader (binding.js) when it loads.
+let keepAlive = noop
+
+/** Called once by the binding's loader with the binding's keepAlive. */
+function useKeepAlive(fn) {
+  keepAlive = fn
+}
+
+function holdProcess(hold) {
+  if (held === hold) return
+  held = hold
+  keepAlive(hold)
+}
+
+const anyOpen = () => open.size > 0 || starting.size > 0
 
 /** One request's state and callbacks. */
 class RequestState {
   /**
    * @param {object} native the binding's NativeInstance that started the request
-   * @param {number} id the request's id (unique in the process)
+   * @param {number | undefined} id the request's id (unique in the process); undefined until a
+   *   request whose body is read first has started
    * @param {object} callbacks onOpen, onMessage, onError, onClose, and a relay's onText
    */
   constructor(native, id, callbacks) {
@@ -92,7 +107,7 @@ class RequestState {
     this.readyState = CLOSED
     if (!this.live) return // aborted inside its own final callbacks: `done` settles as decided
     detach(this)
-    if (stopNative) this.native.abort(this.id)
+    if (stopNative && this.id !== undefined) this.native.abort(this.id)
     this.resolve('abort')
   }
 }
@@ -112,11 +127,15 @@ RequestState.prototype.detach = function detachRequest() {
 }
 
 function register(state) {
+  starting.delete(state)
   open.set(state.id, state)
-  if (!held) {
-    held = true
-    keepAlive.ref()
-  }
+  holdProcess(true)
+}
+
+/** A request whose body is being read: it keeps the process alive until it starts or ends. */
+function registerStarting(state) {
+  starting.add(state)
+  holdProcess(true)
 }
 
 /** The open request with this id, or undefined. */
@@ -125,7 +144,8 @@ const lookup = (id) => open.get(id)
 /** The request is over for the decoder: no record of it is expected or decoded any more. */
 function detach(state) {
   state.live = false
-  open.delete(state.id)
+  if (state.id === undefined) starting.delete(state)
+  else open.delete(state.id)
   if (state.signal !== null) {
     const { signal, onAbort } = state
     state.signal = null
@@ -135,10 +155,7 @@ function detach(state) {
       // A signal that throws here must not break the batch of other requests.
     }
   }
-  if (held && open.size === 0) {
-    held = false
-    keepAlive.unref()
-  }
+  if (held && !anyOpen()) holdProcess(false)
 }
 
 /** Silences the requests the binding just aborted (their records may already be queued). */
@@ -174,7 +191,7 @@ function threw(state, thrown, fn) {
     return
   }
   detach(state)
-  state.native.abort(state.id)
+  if (state.id !== undefined) state.native.abort(state.id)
   state.readyState = CLOSED
   const reason = thrown instanceof Error ? thrown.message : String(thrown)
   const err = new SseError('CALLBACK_THREW', `a callback threw: ${reason}`, { cause: thrown, attempt: state.attempt })
@@ -189,7 +206,7 @@ function threw(state, thrown, fn) {
 function settle(state, err, how) {
   state.readyState = CLOSED
   detach(state)
-  state.native.release(state.id)
+  if (state.id !== undefined) state.native.release(state.id)
   if (err !== undefined) call(state, state.onError, err)
   call(state, state.onClose, undefined)
   state.silent = true
@@ -197,4 +214,17 @@ function settle(state, err, how) {
   else state.resolve(how)
 }
 
-module.exports = { RequestState, register, lookup, aborted, call, settle, IN_BAND, CONNECTING, OPEN, CLOSED }
+module.exports = {
+  RequestState,
+  register,
+  registerStarting,
+  lookup,
+  aborted,
+  call,
+  settle,
+  useKeepAlive,
+  IN_BAND,
+  CONNECTING,
+  OPEN,
+  CLOSED,
+}

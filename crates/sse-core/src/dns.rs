@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use futures_util::future::{BoxFuture, FutureExt, Shared};
@@ -24,9 +25,41 @@ const MAX_LOOKUPS: usize = 4;
 type Outcome = Result<Arc<[SocketAddr]>, (io::ErrorKind, String)>;
 type Lookup = Shared<BoxFuture<'static, Outcome>>;
 
+/// A lookup in flight, and whether it got one of the `MAX_LOOKUPS` slots yet.
+struct InFlight {
+  lookup: Lookup,
+  started: Arc<AtomicBool>,
+}
+
 #[derive(Default)]
 struct Inner {
-  in_flight: Mutex<HashMap<String, Lookup>>,
+  in_flight: Mutex<HashMap<String, InFlight>>,
+}
+
+/// Where a lookup in flight is, for a timeout's message: the time went to name resolution, not to
+/// the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupState {
+  /// Waiting for a slot: `MAX_LOOKUPS` lookups of other names hold them all.
+  Queued,
+  /// getaddrinfo has not answered yet.
+  Running,
+}
+
+impl LookupState {
+  /// Appended to a timeout's message.
+  pub fn explain(self, host: &str) -> String {
+    match self {
+      LookupState::Queued => format!(
+        "the time went to name resolution: the lookup of {host:?} was still waiting for one of the \
+         {MAX_LOOKUPS} DNS lookups the process runs at once, all taken by lookups of other names \
+         that have not answered"
+      ),
+      LookupState::Running => format!(
+        "the time went to name resolution: the system resolver had not answered for {host:?}"
+      ),
+    }
+  }
 }
 
 /// One per process (see `shared()`): the bound on threads holds across every SSEClient.
@@ -58,16 +91,18 @@ impl SystemResolver {
       .in_flight
       .lock()
       .unwrap_or_else(|e| e.into_inner());
-    if let Some(lookup) = in_flight.get(host) {
-      return lookup.clone();
+    if let Some(entry) = in_flight.get(host) {
+      return entry.lookup.clone();
     }
     let inner = Arc::downgrade(&self.inner);
     let permits = self.permits.clone();
     let name = host.to_owned();
+    let started = Arc::new(AtomicBool::new(false));
+    let started_by_task = Arc::clone(&started);
     // A task of its own: it completes and leaves the map even if every request waiting on it
     // was aborted meanwhile.
     let task = tokio::spawn(async move {
-      let outcome = getaddrinfo(&permits, name.clone()).await;
+      let outcome = getaddrinfo(&permits, name.clone(), &started_by_task).await;
       // Later requests start a fresh lookup: nothing outlives this one.
       if let Some(inner) = inner.upgrade() {
         inner
@@ -85,18 +120,49 @@ impl SystemResolver {
     }
     .boxed()
     .shared();
-    in_flight.insert(host.to_owned(), lookup.clone());
+    let entry = InFlight {
+      lookup: lookup.clone(),
+      started,
+    };
+    in_flight.insert(host.to_owned(), entry);
     lookup
+  }
+
+  /// Whether a lookup of `host` is in flight, and where.
+  pub fn resolving(&self, host: &str) -> Option<LookupState> {
+    let in_flight = self
+      .inner
+      .in_flight
+      .lock()
+      .unwrap_or_else(|e| e.into_inner());
+    in_flight.get(host).map(|entry| {
+      if entry.started.load(Ordering::Acquire) {
+        LookupState::Running
+      } else {
+        LookupState::Queued
+      }
+    })
+  }
+
+  /// Takes every slot, as lookups that never answer would (tests only).
+  #[cfg(test)]
+  pub(crate) async fn hold_all_slots(&self) -> tokio::sync::OwnedSemaphorePermit {
+    let permits = Arc::clone(&self.permits);
+    permits
+      .acquire_many_owned(MAX_LOOKUPS as u32)
+      .await
+      .expect("the semaphore is never closed")
   }
 }
 
-async fn getaddrinfo(permits: &Semaphore, host: String) -> Outcome {
+async fn getaddrinfo(permits: &Semaphore, host: String, started: &AtomicBool) -> Outcome {
   let _permit = permits.acquire().await.map_err(|_| {
     (
       io::ErrorKind::Other,
       "the DNS resolver was shut down".to_string(),
     )
   })?;
+  started.store(true, Ordering::Release);
   let joined = tokio::task::spawn_blocking(move || {
     // Port 0: reqwest puts the URL's port on the addresses it gets back.
     (host.as_str(), 0)

@@ -4,6 +4,49 @@
 
 use crate::parser::Event;
 
+/// The length in bytes of what [`encode_event`] appends for `event`, counted before encoding so
+/// that an event whose text could not be delivered is refused without building it: each data line
+/// costs 7 bytes more than its text (`data: ` and LF), so an event of N empty lines, N bytes in the
+/// parser, becomes 7N bytes here.
+pub fn encoded_len(event: &Event<'_>, id_changed: bool) -> usize {
+  let mut len = 0;
+  if event.event != "message" {
+    len += "event: \n".len() + event.event.len();
+  }
+  if id_changed {
+    len += if event.id.is_empty() {
+      "id\n".len()
+    } else {
+      "id: \n".len() + event.id.len()
+    };
+  }
+  if let Some(retry) = event.retry {
+    len += "retry: \n".len() + decimal_digits(retry);
+  }
+  // Every CR, LF or CRLF starts a new line; a CRLF's two bytes become one line break.
+  let bytes = event.data.as_bytes();
+  let mut lines = 1;
+  let mut breaks_len = 0;
+  for at in memchr::memchr2_iter(b'\r', b'\n', bytes) {
+    if bytes[at] == b'\n' && at > 0 && bytes[at - 1] == b'\r' {
+      breaks_len += 1;
+      continue;
+    }
+    lines += 1;
+    breaks_len += 1;
+  }
+  len + (bytes.len() - breaks_len) + lines * "data: \n".len() + 1
+}
+
+fn decimal_digits(mut n: u64) -> usize {
+  let mut digits = 1;
+  while n >= 10 {
+    n /= 10;
+    digits += 1;
+  }
+  digits
+}
+
 /// Appends one event to `out`. `id` is written only when `id_changed` (the last event id persists
 /// across events, so repeating it is redundant); an `id:` line with an empty value resets it.
 ///
@@ -72,6 +115,28 @@ mod tests {
   }
 
   #[test]
+  fn encoded_len_is_the_length_of_the_encoding() {
+    let cases = [
+      ("", "message", "", None, false),
+      ("a\n\nb ", "update", "7", Some(1500), true),
+      ("a\rb\r\nc\n\r", "message", "", Some(0), true),
+      ("\n\n\n", "message", "x", None, false),
+      ("héllo 日本", "é", "ü", Some(u64::MAX), true),
+    ];
+    for (data, event, id, retry, changed) in cases {
+      let e = Event {
+        data,
+        event,
+        id,
+        retry,
+      };
+      let mut out = String::new();
+      encode_event(&e, changed, &mut out);
+      assert_eq!(encoded_len(&e, changed), out.len(), "{out:?}");
+    }
+  }
+
+  #[test]
   fn fields_and_lines() {
     let e = OwnedEvent {
       data: "a\n\nb ".into(),
@@ -129,6 +194,14 @@ mod tests {
   }
 
   proptest! {
+    #[test]
+    fn encoded_len_matches(data in "[a\r\n]{0,12}", retry in proptest::option::of(any::<u64>()), changed: bool) {
+      let e = Event { data: &data, event: "message", id: "i", retry };
+      let mut out = String::new();
+      encode_event(&e, changed, &mut out);
+      prop_assert_eq!(encoded_len(&e, changed), out.len());
+    }
+
     #[test]
     fn a_parser_reads_back_what_was_encoded(events in proptest::collection::vec(event(), 0..8)) {
       prop_assert_eq!(parse_all(encode(&events).as_bytes()), events);

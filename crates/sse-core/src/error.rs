@@ -16,10 +16,18 @@ pub enum ErrorCode {
   InvalidUrl,
   InvalidOptions,
   EventTooLarge,
+  /// A redirect that is not followed: too many, to a scheme other than http(s), https to http.
+  Redirect,
+  /// A `content-encoding` that cannot be decoded, or a body that is not what it says.
+  BadContentEncoding,
+  /// A request on a client after `close()`.
+  ClientClosed,
+  /// A request on an instance after `delete()` or `clear()` removed it from its client.
+  InstanceDeleted,
 }
 
 impl ErrorCode {
-  pub const ALL: [ErrorCode; 8] = [
+  pub const ALL: [ErrorCode; 12] = [
     ErrorCode::Timeout,
     ErrorCode::HttpStatus,
     ErrorCode::BadContentType,
@@ -28,6 +36,10 @@ impl ErrorCode {
     ErrorCode::InvalidUrl,
     ErrorCode::InvalidOptions,
     ErrorCode::EventTooLarge,
+    ErrorCode::Redirect,
+    ErrorCode::BadContentEncoding,
+    ErrorCode::ClientClosed,
+    ErrorCode::InstanceDeleted,
   ];
 
   pub fn as_str(self) -> &'static str {
@@ -40,6 +52,10 @@ impl ErrorCode {
       ErrorCode::InvalidUrl => "INVALID_URL",
       ErrorCode::InvalidOptions => "INVALID_OPTIONS",
       ErrorCode::EventTooLarge => "EVENT_TOO_LARGE",
+      ErrorCode::Redirect => "REDIRECT",
+      ErrorCode::BadContentEncoding => "BAD_CONTENT_ENCODING",
+      ErrorCode::ClientClosed => "CLIENT_CLOSED",
+      ErrorCode::InstanceDeleted => "INSTANCE_DELETED",
     }
   }
 }
@@ -124,6 +140,8 @@ impl Error {
     let chain = source_chain(err);
     let code = if is_tls(err) {
       ErrorCode::Tls
+    } else if err.is_redirect() {
+      ErrorCode::Redirect
     } else if err.is_builder() {
       ErrorCode::InvalidUrl
     } else if err.is_timeout() {
@@ -235,7 +253,11 @@ mod tests {
         "TLS",
         "INVALID_URL",
         "INVALID_OPTIONS",
-        "EVENT_TOO_LARGE"
+        "EVENT_TOO_LARGE",
+        "REDIRECT",
+        "BAD_CONTENT_ENCODING",
+        "CLIENT_CLOSED",
+        "INSTANCE_DELETED"
       ]
     );
   }
@@ -257,6 +279,10 @@ mod tests {
       (Error::new(ErrorCode::InvalidUrl, "u"), false),
       (Error::new(ErrorCode::InvalidOptions, "o"), false),
       (Error::new(ErrorCode::EventTooLarge, "e"), false),
+      (Error::new(ErrorCode::Redirect, "r"), false),
+      (Error::new(ErrorCode::BadContentEncoding, "c"), false),
+      (Error::new(ErrorCode::ClientClosed, "c"), false),
+      (Error::new(ErrorCode::InstanceDeleted, "i"), false),
     ];
     for (err, retryable) in table {
       assert_eq!(err.is_retryable(), retryable, "{err}");

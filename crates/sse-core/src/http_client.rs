@@ -62,9 +62,17 @@ fn pool_and_dns(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
 
 pub fn build_http_client(opts: &ClientOptions) -> Result<reqwest::Client, Error> {
   install_crypto_provider();
+  // Bodies are decoded by decode.rs, which also reads `GZIP`, `x-gzip` and stacked codings; a
+  // request's own accept-encoding header wins over this default.
+  let mut accept = http::HeaderMap::new();
+  accept.insert(
+    http::header::ACCEPT_ENCODING,
+    http::HeaderValue::from_static(crate::decode::ACCEPT_ENCODING),
+  );
   let builder = reqwest::Client::builder()
     // Redirects are followed by the request itself (redirect.rs), which chooses the headers.
     .redirect(crate::redirect::reqwest_policy())
+    .default_headers(accept)
     .tcp_nodelay(true);
   let mut builder = http_versions(pool_and_dns(builder), opts);
   // `ca`, `cert` and `key` (tls.rs): our rustls configuration, else reqwest's default. Its ALPN

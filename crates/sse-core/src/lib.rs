@@ -1,6 +1,7 @@
 #![deny(clippy::all)]
 //! The pure-Rust core of native-sse: no napi here, so everything is testable with `cargo test`.
 
+pub mod decode;
 pub mod dns;
 pub mod encode;
 pub mod error;

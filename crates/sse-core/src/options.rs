@@ -278,12 +278,30 @@ fn parse_method(method: Option<&str>) -> Result<Method, Error> {
   }
 }
 
+/// The longest URL the HTTP stack carries, in bytes of its serialized (percent-encoded) form: an
+/// `http::Uri`, which reqwest builds from the whole URL, holds at most `u16::MAX - 1` bytes, and so
+/// does hyper's request line. A longer one used to fail only once the request was under way.
+pub const MAX_URL_LEN: usize = u16::MAX as usize - 1;
+
 /// Only absolute http(s) URLs reach the network; a relative one needs the client's `baseUrl`.
 /// Messages show the URL redacted (no userinfo, no query values): they end up in logs.
 pub fn parse_http_url(raw: &str, base: Option<&Url>, what: &str) -> Result<Url, Error> {
   if raw.is_empty() {
     return Err(Error::invalid_url(format!("{what} is empty")));
   }
+  let url = parse_http_url_unchecked(raw, base, what)?;
+  let len = url.as_str().len();
+  if len > MAX_URL_LEN {
+    // Not quoted: 64 KiB of URL in a message helps nobody.
+    return Err(Error::invalid_url(format!(
+      "{what} is {len} bytes long once resolved and percent-encoded; the HTTP stack carries at most \
+       {MAX_URL_LEN} bytes"
+    )));
+  }
+  Ok(url)
+}
+
+fn parse_http_url_unchecked(raw: &str, base: Option<&Url>, what: &str) -> Result<Url, Error> {
   let shown = redact_url(raw);
   let parsed = match base {
     Some(base) => base.join(raw),

@@ -79,9 +79,10 @@ pub fn next_hop(
   let Some(location) = headers.get(LOCATION) else {
     return Ok(None);
   };
+  // Final: the same response would refuse the same redirect on every attempt.
   let refused = |why: String| {
     Error::new(
-      ErrorCode::Network,
+      ErrorCode::Redirect,
       format!("redirect refused: HTTP {} {why}", status.as_u16()),
     )
   };
@@ -278,7 +279,7 @@ mod tests {
     ];
     for (to, followed, needle) in table {
       let err = next_hop(ok, &location(to), &from, &Method::POST, followed, true).unwrap_err();
-      assert_eq!(err.code, ErrorCode::Network);
+      assert_eq!(err.code, ErrorCode::Redirect);
       assert!(err.message.contains(needle), "{}", err.message);
       assert!(!err.message.contains("sk-1"), "{}", err.message);
     }

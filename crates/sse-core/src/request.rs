@@ -11,6 +11,7 @@ use http::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
+use crate::decode::Decoder;
 use crate::error::{Error, ErrorCode};
 use crate::options::RequestConfig;
 use crate::parser::{Event, Parser};
@@ -25,7 +26,9 @@ pub const ERROR_BODY_LIMIT: usize = 4096;
 /// by tests. Calls come from the request's task, in order.
 pub trait Sink: Send {
   fn open(&mut self, status: u16, headers: &HeaderMap);
-  fn event(&mut self, event: Event<'_>);
+  /// One event. An error fails the attempt (and the request, unless the error is retryable): an
+  /// event the sink cannot carry, such as one too large to become a JS string once re-encoded.
+  fn event(&mut self, event: Event<'_>) -> Result<(), Error>;
   /// The last event id after each network read, so that one set by a block without data (an
   /// id-only block) is seen too; the sink compares it with the ids it already reported.
   fn last_event_id(&mut self, _id: &str) {}
@@ -145,13 +148,17 @@ impl<S: Sink> Request<S> {
         None => {}
       }
       let response = until_no_progress(self.cfg.timeout, &progress, request.send(), || {
-        Error::new(
-          ErrorCode::Timeout,
-          format!(
-            "no response headers within {} ms (timeout)",
-            ms(self.cfg.timeout)
-          ),
-        )
+        let mut message = format!(
+          "no response headers within {} ms (timeout)",
+          ms(self.cfg.timeout)
+        );
+        // A name that is still being resolved is not a slow server.
+        let host = url.host_str().unwrap_or("");
+        if let Some(resolving) = crate::dns::SystemResolver::shared().resolving(host) {
+          message.push_str(": ");
+          message.push_str(&resolving.explain(host));
+        }
+        Error::new(ErrorCode::Timeout, message)
       })
       .await?
       .map_err(|e| Error::from_reqwest(&e, "request failed"))?;
@@ -239,6 +246,10 @@ impl<S: Sink> Request<S> {
   }
 
   async fn read_body(&mut self, response: reqwest::Response) -> BodyEnd {
+    let mut decoder = match Decoder::for_headers(response.headers()) {
+      Ok(decoder) => decoder,
+      Err(err) => return BodyEnd::Failed(err),
+    };
     let mut body = response.bytes_stream();
     let far = Instant::now() + Duration::from_secs(86400 * 365);
     let idle_limit = self.cfg.timeout;
@@ -262,7 +273,17 @@ impl<S: Sink> Request<S> {
         }
       };
       let chunk = match chunk {
-        None => return BodyEnd::Clean,
+        None => {
+          return match decoder.as_mut() {
+            None => BodyEnd::Clean,
+            // What the decoders still hold, or the error of a compressed body cut short.
+            Some(decoder) => self
+              .decoded(decoder, true)
+              .await
+              .1
+              .unwrap_or(BodyEnd::Clean),
+          };
+        }
         Some(Ok(chunk)) => chunk,
         Some(Err(e)) => {
           return BodyEnd::Failed(Error::from_reqwest(
@@ -271,6 +292,18 @@ impl<S: Sink> Request<S> {
           ))
         }
       };
+      if let Some(decoder) = decoder.as_mut() {
+        decoder.push(&chunk);
+        let (dispatched, end) = self.decoded(decoder, false).await;
+        if let Some(end) = end {
+          return end;
+        }
+        idle.as_mut().reset(deadline(idle_limit, far));
+        if dispatched > 0 {
+          quiet.as_mut().reset(deadline(event_limit, far));
+        }
+        continue;
+      }
       let (dispatched, done) = match self.feed(&chunk) {
         Ok(result) => result,
         Err(err) => return BodyEnd::Failed(err),
@@ -289,6 +322,31 @@ impl<S: Sink> Request<S> {
     }
   }
 
+  /// Parses what the decoder makes of the body so far, one bounded step at a time, each handed over
+  /// (and held by back-pressure) before the next is decoded. Returns how many events were
+  /// dispatched, and Some(end) when the body is over for the request: `doneData`, an error, or
+  /// (with `ended`) the decoded end.
+  async fn decoded(&mut self, decoder: &mut Decoder, ended: bool) -> (usize, Option<BodyEnd>) {
+    let mut total = 0;
+    loop {
+      let piece = match decoder.pull(ended) {
+        Ok(Some(piece)) => piece,
+        Ok(None) => return (total, ended.then_some(BodyEnd::Clean)),
+        Err(err) => return (total, Some(BodyEnd::Failed(err))),
+      };
+      let (dispatched, done) = match self.feed(&piece) {
+        Ok(result) => result,
+        Err(err) => return (total, Some(BodyEnd::Failed(err))),
+      };
+      total += dispatched;
+      self.sink.last_event_id(self.parser.last_event_id());
+      self.sink.flush().await;
+      if done {
+        return (total, Some(BodyEnd::Done));
+      }
+    }
+  }
+
   /// Parses one chunk into the sink. Returns how many events were dispatched and whether `doneData`
   /// was seen (events after it, even in the same chunk, are not delivered).
   fn feed(&mut self, chunk: &[u8]) -> Result<(usize, bool), Error> {
@@ -297,10 +355,11 @@ impl<S: Sink> Request<S> {
     } = self;
     let done_data = cfg.done_data.as_deref();
     let mut done = false;
+    let mut refused = None;
     let mut delivered = 0usize;
     let dispatched = parser
       .feed(chunk, |event| {
-        if done {
+        if done || refused.is_some() {
           return;
         }
         if done_data == Some(event.data) {
@@ -308,9 +367,14 @@ impl<S: Sink> Request<S> {
           return;
         }
         delivered += 1;
-        sink.event(event);
+        if let Err(err) = sink.event(event) {
+          refused = Some(err);
+        }
       })
       .map_err(|e| Error::new(ErrorCode::EventTooLarge, e.to_string()))?;
+    if let Some(err) = refused {
+      return Err(err);
+    }
     if delivered > 0 {
       self.retry.delivered();
     }
@@ -418,9 +482,28 @@ fn is_event_stream(content_type: &str) -> bool {
 /// the whole of a large page, and never a wait past the timeout.
 async fn read_error_body(response: reqwest::Response, limit: Option<Duration>) -> String {
   let mut body = Vec::new();
+  // A compressed error body is decoded as far as it goes; one that cannot be is left out.
+  let mut decoder = match Decoder::for_headers(response.headers()) {
+    Ok(decoder) => decoder,
+    Err(_) => return String::new(),
+  };
   let mut stream = response.bytes_stream();
   let read = async {
     while let Some(Ok(chunk)) = stream.next().await {
+      let chunk: bytes::Bytes = match decoder.as_mut() {
+        None => chunk,
+        Some(decoder) => {
+          decoder.push(&chunk);
+          let mut decoded = Vec::new();
+          while let Ok(Some(piece)) = decoder.pull(false) {
+            decoded.extend_from_slice(&piece);
+            if decoded.len() >= ERROR_BODY_LIMIT {
+              break;
+            }
+          }
+          decoded.into()
+        }
+      };
       let room = ERROR_BODY_LIMIT - body.len();
       body.extend_from_slice(&chunk[..chunk.len().min(room)]);
       if body.len() >= ERROR_BODY_LIMIT {
@@ -438,6 +521,50 @@ async fn read_error_body(response: reqwest::Response, limit: Option<Duration>) -
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+  async fn a_timeout_spent_waiting_for_a_dns_slot_says_so() {
+    use crate::http_client::build_http_client;
+    use crate::options::{ClientDefaults, ClientOptions, RequestOptions};
+    // Lookups of names that never answer hold every slot of the process-wide resolver.
+    let held = crate::dns::SystemResolver::shared().hold_all_slots().await;
+    let opts = ClientOptions::default();
+    let defaults = ClientDefaults::from_options(&opts).unwrap();
+    let mut req = RequestOptions {
+      url: "http://localhost:9/".into(),
+      ..RequestOptions::default()
+    };
+    req.timeout = Some(200.0);
+    req.reconnect_count = Some(0.0);
+    let cfg = RequestConfig::resolve(&defaults, req).unwrap();
+    let http = build_http_client(&opts).unwrap();
+    let (outcome, _) = Request::new(std::sync::Arc::new(cfg), http, NullSink)
+      .run(CancellationToken::new())
+      .await;
+    drop(held);
+    let Outcome::Failed(err, _) = outcome else {
+      panic!("expected a timeout, got {outcome:?}");
+    };
+    assert_eq!(err.code, ErrorCode::Timeout);
+    assert!(
+      err.message.contains("no response headers"),
+      "{}",
+      err.message
+    );
+    assert!(err.message.contains("name resolution"), "{}", err.message);
+    assert!(err.message.contains("\"localhost\""), "{}", err.message);
+  }
+
+  struct NullSink;
+
+  impl Sink for NullSink {
+    fn open(&mut self, _: u16, _: &HeaderMap) {}
+    fn event(&mut self, _: Event<'_>) -> Result<(), Error> {
+      Ok(())
+    }
+    fn error(&mut self, _: &Error, _: u32) {}
+    async fn flush(&mut self) {}
+  }
 
   #[test]
   fn content_type_essence_is_matched() {

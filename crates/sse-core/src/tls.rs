@@ -8,7 +8,9 @@
 //! fails with `CaUsedAsEndEntity`, accepts a server certificate that is byte for byte one of the
 //! certificates given in `ca`, still checking that it names the host. The handshake signatures are
 //! verified as usual, so the server must hold that certificate's key. Validity dates are checked
-//! by webpki before it reaches the CA test, so an expired certificate still fails.
+//! by webpki before it reaches the CA test, so an expired certificate still fails. Its extended key
+//! usage is checked as webpki checks a server certificate: when the extension is there, it must
+//! list serverAuth (a certificate made for client authentication only is refused).
 
 use std::sync::Arc;
 
@@ -107,6 +109,90 @@ fn is_ca_used_as_end_entity(err: &rustls::Error) -> bool {
   }
 }
 
+/// id-ce-extKeyUsage (2.5.29.37) and id-kp-serverAuth (1.3.6.1.5.5.7.3.1), DER-encoded.
+const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
+const OID_SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
+
+/// One DER element: its tag, its contents and what follows it; None if malformed.
+fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+  let (&tag, rest) = input.split_first()?;
+  let (&first, rest) = rest.split_first()?;
+  let (len, rest) = if first < 0x80 {
+    (first as usize, rest)
+  } else {
+    let n = (first & 0x7f) as usize;
+    if n == 0 || n > 4 || rest.len() < n {
+      return None;
+    }
+    let len = rest[..n]
+      .iter()
+      .fold(0usize, |acc, &b| (acc << 8) | b as usize);
+    (len, &rest[n..])
+  };
+  (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+}
+
+/// Whether a certificate may serve TLS as webpki decides it for a server certificate: no
+/// extendedKeyUsage extension, or one that lists serverAuth. A malformed certificate may not (webpki
+/// parsed it already, so that does not happen).
+fn allows_server_auth(cert: &[u8]) -> bool {
+  ext_key_usage(cert).is_none_or(|usages| usages.is_some_and(|u| u.contains(&OID_SERVER_AUTH)))
+}
+
+/// The key purposes of the extendedKeyUsage extension: None when there is no such extension,
+/// Some(None) when it cannot be read.
+fn ext_key_usage(cert: &[u8]) -> Option<Option<Vec<&[u8]>>> {
+  let extensions = (|| {
+    let (_, cert, _) = der(cert)?;
+    let (_, mut tbs, _) = der(cert)?;
+    // tbsCertificate: [0] version, serial, signature, issuer, validity, subject, spki, [1], [2],
+    // [3] extensions.
+    while !tbs.is_empty() {
+      let (tag, value, rest) = der(tbs)?;
+      if tag == 0xa3 {
+        return Some(der(value)?.1);
+      }
+      tbs = rest;
+    }
+    Some(&[][..])
+  })();
+  let Some(mut extensions) = extensions else {
+    return Some(None);
+  };
+  while !extensions.is_empty() {
+    let Some((_, extension, rest)) = der(extensions) else {
+      return Some(None);
+    };
+    extensions = rest;
+    let Some((_, oid, fields)) = der(extension) else {
+      return Some(None);
+    };
+    if oid != OID_EXT_KEY_USAGE {
+      continue;
+    }
+    let purposes = (|| {
+      // critical BOOLEAN DEFAULT FALSE, then extnValue OCTET STRING holding SEQUENCE OF OID.
+      let (mut tag, mut value, rest) = der(fields)?;
+      if tag == 0x01 {
+        (tag, value, _) = der(rest)?;
+      }
+      if tag != 0x04 {
+        return None;
+      }
+      let (_, mut list, _) = der(value)?;
+      let mut purposes = Vec::new();
+      while !list.is_empty() {
+        let (_, oid, rest) = der(list)?;
+        purposes.push(oid);
+        list = rest;
+      }
+      Some(purposes)
+    })();
+    return Some(purposes);
+  }
+  None
+}
+
 impl ServerCertVerifier for PinnedVerifier {
   fn verify_server_cert(
     &self,
@@ -139,6 +225,11 @@ impl ServerCertVerifier for PinnedVerifier {
     cert
       .verify_is_valid_for_subject_name(server_name)
       .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::NotValidForName))?;
+    if !allows_server_auth(end_entity.as_ref()) {
+      return Err(rustls::Error::InvalidCertificate(
+        CertificateError::InvalidPurpose,
+      ));
+    }
     Ok(ServerCertVerified::assertion())
   }
 

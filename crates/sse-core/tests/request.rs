@@ -23,10 +23,11 @@ impl Sink for Recorder {
   fn open(&mut self, _status: u16, _headers: &HeaderMap) {
     self.opens += 1;
   }
-  fn event(&mut self, event: Event<'_>) {
+  fn event(&mut self, event: Event<'_>) -> Result<(), sse_core::Error> {
     self
       .events
       .push((event.data.to_string(), event.id.to_string()));
+    Ok(())
   }
   fn error(&mut self, err: &sse_core::Error, attempt: u32) {
     self.errors.push((err.code, attempt));
