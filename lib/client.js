@@ -55,7 +55,7 @@ class ServerSentEvents {
    */
   relay(res, options) {
     return relay(
-      (opts, method, wrap, text, generation) => start(this.#native, opts, method, wrap, text, generation),
+      (opts, method, wrap, text, generation, diag) => start(this.#native, opts, method, wrap, text, generation, diag),
       res,
       options,
     )

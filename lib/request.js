@@ -6,6 +6,7 @@
 const { fromNative, invalidOptions } = require('./errors.js')
 const { requestOptions } = require('./internal/options.js')
 const { RequestState, register } = require('./internal/request-state.js')
+const { started, resumeStarted } = require('./internal/diagnostics.js')
 
 class SseRequest {
   #state
@@ -43,10 +44,10 @@ class SseRequest {
 /**
  * Starts a request on a native instance and returns its RequestState. `wrap(callbacks)` lets
  * stream() and relay() replace the user's callbacks by their own; `text` asks for the events as
- * event-stream text (TEXT records, see src/records.rs). Nothing is registered unless everything
- * succeeds.
+ * event-stream text (TEXT records, see src/records.rs); `relay` is a relay's diagnostics start
+ * message (lib/internal/diagnostics.js). Nothing is registered unless everything succeeds.
  */
-function start(native, options, method, wrap, text = false, generation = undefined) {
+function start(native, options, method, wrap, text = false, generation = undefined, relay = undefined) {
   const { native: nativeOptions, callbacks, signal } = requestOptions(options, method)
   if (text) nativeOptions.text = true
   if (generation !== undefined) nativeOptions.generation = generation
@@ -61,6 +62,7 @@ function start(native, options, method, wrap, text = false, generation = undefin
   // The id in force until the server sends one is the one this request resumes from.
   if (nativeOptions.lastEventId !== undefined) state.lastEventId = String(nativeOptions.lastEventId)
   register(state)
+  started(state, relay)
   if (signal !== undefined) {
     try {
       if (signal.aborted) {
@@ -94,8 +96,10 @@ function follow(native, options, wrap) {
   }
   const state = new RequestState(native, id, wrap({}))
   state.generation = options.generation
+  state.reader = true
   if (options.lastEventId !== undefined) state.lastEventId = options.lastEventId
   register(state)
+  resumeStarted(id, options.generation, options.lastEventId)
   return state
 }
 

@@ -16,6 +16,7 @@ use crate::error::{error_json_code, internal, throw, Code};
 use crate::handle::{abort_all, Registry};
 use crate::instance::NativeInstance;
 use crate::options::ClientOptions;
+use crate::stats::ClientStats;
 use crate::store::LogStore;
 use sse_store::StoreError;
 
@@ -50,6 +51,7 @@ impl NativeClient {
         defaults,
         http,
         store,
+        stats: Default::default(),
       }),
       next_id: 0,
       instances: HashMap::new(),
@@ -141,6 +143,12 @@ impl NativeClient {
       },
       |()| "{}".to_owned(),
     )
+  }
+
+  /// The client's live counters (src/stats.rs).
+  #[napi]
+  pub fn stats(&self) -> ClientStats {
+    self.context.stats.snapshot()
   }
 
   /// How many instances are registered.

@@ -4,10 +4,12 @@
 
 use sse_core::ClientDefaults;
 
+use crate::stats::Stats;
 use crate::store::LogStore;
 
 pub struct ClientContext {
   pub defaults: ClientDefaults,
   pub http: reqwest::Client,
   pub store: LogStore,
+  pub stats: Stats,
 }

@@ -10,7 +10,7 @@
 //! |-----------|---------------------------------------------------|-----------------------------------|
 //! | OPEN 1    | `[1, id, len]`                                    | JSON `{ status, headers }`        |
 //! | MESSAGE 2 | `[2, id, dataLen, eventLen/NONE, idLen/NONE, retryHigh/NONE, retryLow]` | data, event, id |
-//! | ERROR 3   | `[3, id, len]`                                    | JSON of an error that is retried  |
+//! | ERROR 3   | `[3, id, len]`                                    | JSON of a retried error, `delay` ms |
 //! | END 4     | `[4, id, how]` (0: the body ended, 1: `doneData`) |                                   |
 //! | FAIL 5    | `[5, id, len]`                                    | JSON of the final error           |
 //! | ID 6      | `[6, id, len]`                                    | the new last event id             |
@@ -201,9 +201,15 @@ impl Records {
     }
   }
 
-  pub fn error(&mut self, err: &Error, attempt: u32) {
+  /// A failed attempt that is retried after `delay` (its JSON's `delay`, in ms, when given).
+  pub fn error(&mut self, err: &Error, attempt: u32, delay: Option<std::time::Duration>) {
     self.flush_text();
-    self.push_json(KIND_ERROR, &error_json(err, attempt, true));
+    let mut json = error_json(err, attempt, true);
+    if let Some(delay) = delay {
+      json.truncate(json.len() - 1);
+      json.push_str(&format!(r#","delay":{}}}"#, delay.as_millis()));
+    }
+    self.push_json(KIND_ERROR, &json);
   }
 
   pub fn end(&mut self, how: End) {
@@ -300,6 +306,7 @@ mod tests {
     a.error(
       &Error::new(ErrorCode::Timeout, "no data for 10 ms (timeout)"),
       0,
+      None,
     );
     a.message(&ev(
       "after retry",

@@ -75,6 +75,13 @@ pub fn redact_urls_in(text: &str) -> String {
   out
 }
 
+/// A query string (without its `?`) with every value replaced by `***`, as [`redact_url`] does.
+pub fn redact_query(query: &str) -> String {
+  let mut out = String::with_capacity(query.len());
+  redact_pairs(query, &mut out);
+  out
+}
+
 fn find_url_start(lower: &str) -> Option<usize> {
   let http = lower.find("http://");
   let https = lower.find("https://");

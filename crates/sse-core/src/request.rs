@@ -24,14 +24,17 @@ pub const ERROR_BODY_LIMIT: usize = 4096;
 /// Where a request reports what happens. Implemented by the napi layer (batched delivery to JS) and
 /// by tests. Calls come from the request's task, in order.
 pub trait Sink: Send {
-  fn open(&mut self, status: u16, headers: &HeaderMap);
+  /// The response of an attempt arrived (its status, HTTP version and headers).
+  fn open(&mut self, status: u16, version: http::Version, headers: &HeaderMap);
   fn event(&mut self, event: Event<'_>);
   /// The last event id after each network read, so that one set by a block without data (an
   /// id-only block) is seen too; the sink compares it with the ids it already reported.
   fn last_event_id(&mut self, _id: &str) {}
-  /// A failed attempt that will be retried (`will_retry` is always true here: the final failure is
-  /// the `Outcome`).
-  fn error(&mut self, err: &Error, attempt: u32);
+  /// A failed attempt that will be retried after `delay` (`will_retry` is always true here: the
+  /// final failure is the `Outcome`).
+  fn error(&mut self, err: &Error, attempt: u32, delay: Duration);
+  /// A chunk of `bytes` body bytes (after content decoding) arrived, before it is parsed.
+  fn received(&mut self, _bytes: usize) {}
   /// The end of one network read: hand over what is batched. Awaiting it is the back-pressure point.
   fn flush(&mut self) -> impl Future<Output = ()> + Send;
 }
@@ -224,9 +227,11 @@ impl<S: Sink> Request<S> {
   async fn stream(&mut self, response: reqwest::Response) -> State {
     self.retry.opened(std::time::Instant::now());
     self.parser.reset_stream();
-    self
-      .sink
-      .open(response.status().as_u16(), response.headers());
+    self.sink.open(
+      response.status().as_u16(),
+      response.version(),
+      response.headers(),
+    );
     // 204 No Content is the server's way to say "stop": a clean end, never reconnected (WHATWG).
     if response.status() == http::StatusCode::NO_CONTENT {
       return State::Closed(Outcome::Closed);
@@ -271,6 +276,7 @@ impl<S: Sink> Request<S> {
           ))
         }
       };
+      self.sink.received(chunk.len());
       let (dispatched, done) = match self.feed(&chunk) {
         Ok(result) => result,
         Err(err) => return BodyEnd::Failed(err),
@@ -332,7 +338,7 @@ impl<S: Sink> Request<S> {
           err.message = format!("{}; not reconnecting: {why}", err.message);
           return State::Closed(Outcome::Failed(err, attempt));
         }
-        self.sink.error(&err, attempt);
+        self.sink.error(&err, attempt, delay);
         State::Waiting(delay)
       }
       Decision::GiveUp => State::Closed(Outcome::Failed(err, attempt)),
