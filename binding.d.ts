@@ -70,7 +70,7 @@ export declare class NativeClient {
    */
   closeStore(): Promise<string>
   /** The client's live counters (src/stats.rs). */
-  stats(): StatsSnapshot
+  stats(): ClientStats
   /** How many instances are registered. */
   get size(): number
 }

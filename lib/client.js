@@ -157,6 +157,15 @@ class SSEClient {
     await this.#native.closeStore()
   }
 
+  /**
+   * The client's live counters since it was made: requests started and open, events and body
+   * bytes delivered, reconnects, errors by code. Kept natively (src/stats.rs), once per network
+   * read, so reading them is one call and keeping them costs no JS.
+   */
+  stats() {
+    return this.#native.stats()
+  }
+
   /** How many instances are registered. */
   get size() {
     return this.#native.size

@@ -29,6 +29,8 @@ pub struct RecordSink {
   /// Events and body bytes since the last hand-over, published then (once per read).
   events: u64,
   bytes: u64,
+  /// Counted in the client's open requests until `close_stats` (or the drop of an aborted one).
+  counted_open: bool,
 }
 
 impl RecordSink {
@@ -47,6 +49,16 @@ impl RecordSink {
       context,
       events: 0,
       bytes: 0,
+      counted_open: true,
+    }
+  }
+
+  /// The request is no longer open: said before its last record is handed over, so that
+  /// `stats()` read after `done` settles never counts it as open.
+  fn close_stats(&mut self) {
+    if self.counted_open {
+      self.counted_open = false;
+      self.stats().ended();
     }
   }
 
@@ -136,6 +148,7 @@ impl RecordSink {
       log.finish(terminal, "", &mut self.records).await;
     }
     self.records.end(how);
+    self.close_stats();
     self.hand_over().await;
   }
 
@@ -151,6 +164,7 @@ impl RecordSink {
     } else {
       self.records.fail(err, attempt);
     }
+    self.close_stats();
     self.hand_over().await;
   }
 
@@ -158,6 +172,7 @@ impl RecordSink {
   pub async fn fail_store(mut self, err: &StoreError) {
     self.stats().error(err.code(), false);
     self.records.fail_code(err.code(), &err.to_string());
+    self.close_stats();
     self.hand_over().await;
   }
 
@@ -165,6 +180,7 @@ impl RecordSink {
   pub async fn fail_code(mut self, code: &str, message: &str) {
     self.stats().error(code, false);
     self.records.fail_code(code, message);
+    self.close_stats();
     self.hand_over().await;
   }
 
@@ -174,6 +190,7 @@ impl RecordSink {
       log.finish(Terminal::Stopped, "", &mut self.records).await;
     }
     self.records.end(End::Body);
+    self.close_stats();
     self.hand_over().await;
   }
 
@@ -243,7 +260,7 @@ impl Drop for RecordSink {
   /// open; counts not handed over yet (an aborted read) still add up.
   fn drop(&mut self) {
     self.publish();
-    self.stats().ended();
+    self.close_stats();
   }
 }
 
