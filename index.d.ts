@@ -487,7 +487,7 @@ export interface DiagnosticsRelayStart {
 export interface DiagnosticsRelayEnd {
   id: number | undefined
   resumable: string | undefined
-  how: 'end' | 'done' | 'abort' | 'closed' | 'error' | 'not-found'
+  how: 'end' | 'done' | 'abort' | 'closed' | 'error'
   code: string | undefined
   error: unknown
   duration: number
