@@ -290,6 +290,18 @@ mod tests {
   /// __test__/core/records.test.mjs decodes. `UPDATE_FIXTURES=1 cargo test` rewrites it after a
   /// deliberate protocol change.
   #[test]
+  fn a_retried_error_carries_its_delay() {
+    let mut r = Records::new(3, Mode::Messages);
+    let err = Error::new(ErrorCode::Network, "refused");
+    r.error(&err, 2, Some(std::time::Duration::from_millis(1500)));
+    let json: serde_json::Value = serde_json::from_str(&r.text).unwrap();
+    assert_eq!(json["delay"], 1500);
+    assert_eq!(json["attempt"], 2);
+    assert_eq!(json["willRetry"], true);
+    assert_eq!(r.meta[..2], [KIND_ERROR, 3]);
+  }
+
+  #[test]
   fn golden_fixture() {
     let mut a = Records::new(7, Mode::Messages);
     let mut headers = http::HeaderMap::new();

@@ -291,3 +291,35 @@ test('a resumable relay publishes log:begin and log:end, and a resume log:resume
     await client.close()
   }
 })
+
+test('doneData ends with how "done"; a callback that throws with how "error" and CALLBACK_THREW', async () => {
+  const upstream = await startServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write('data: a\n\ndata: [DONE]\n\n')
+  })
+  const rec = record()
+  try {
+    const sseInstance = new SSEClient().create()
+    assert.equal(await sseInstance.post({ url: upstream.url, doneData: '[DONE]' }).done, 'done')
+    const [done] = rec.get('request:end')
+    assert.equal(done.how, 'done')
+    assert.equal(done.events, 1)
+    const req = sseInstance.post({
+      url: upstream.url,
+      onMessage: () => {
+        throw new Error('boom')
+      },
+      onError: () => {},
+    })
+    await assert.rejects(req.done, { code: 'CALLBACK_THREW' })
+    const [, threw] = rec.get('request:end')
+    assert.equal(threw.how, 'error')
+    assert.equal(threw.code, 'CALLBACK_THREW')
+    const [error] = rec.get('request:error')
+    assert.equal(error.error.code, 'CALLBACK_THREW')
+    assert.equal(error.id, threw.id)
+  } finally {
+    rec.stop()
+    await upstream.close()
+  }
+})

@@ -127,6 +127,15 @@ mod tests {
   use super::*;
 
   #[test]
+  fn a_query_alone_is_masked_as_in_a_url() {
+    assert_eq!(redact_query("key=sk-1&model=m&flag"), "key=***&model=***&***");
+    assert_eq!(
+      redact_url("http://h/p?key=sk-1&model=m&flag"),
+      format!("http://h/p?{}", redact_query("key=sk-1&model=m&flag"))
+    );
+  }
+
+  #[test]
   fn userinfo_and_query_values_are_masked() {
     let table = [
       (
