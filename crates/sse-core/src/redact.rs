@@ -128,7 +128,10 @@ mod tests {
 
   #[test]
   fn a_query_alone_is_masked_as_in_a_url() {
-    assert_eq!(redact_query("key=sk-1&model=m&flag"), "key=***&model=***&***");
+    assert_eq!(
+      redact_query("key=sk-1&model=m&flag"),
+      "key=***&model=***&***"
+    );
     assert_eq!(
       redact_url("http://h/p?key=sk-1&model=m&flag"),
       format!("http://h/p?{}", redact_query("key=sk-1&model=m&flag"))
