@@ -68,6 +68,8 @@ export declare class NativeClient {
    * with `{}` (JSON).
    */
   closeStore(): Promise<string>
+  /** The client's live counters (src/stats.rs). */
+  stats(): ClientStats
 }
 
 export declare class NativeInstance {
@@ -103,6 +105,16 @@ export declare class NativeInstance {
   abortAll(): Uint32Array
   /** The request's last record has been decoded: it leaves the registry. */
   release(id: number): void
+  /**
+   * For diagnostics_channel: `[method, origin, path]` of an open request, the path with its query
+   * values redacted as in error messages (src/redact.rs); null for a log reader or an unknown id.
+   */
+  target(id: number): Array<string> | null
+  /**
+   * For diagnostics_channel: `[httpVersion, events, bytes]` of an open request (the version as
+   * 10, 11, 20, 30, 0 before a response), the counts as of the records decoded so far.
+   */
+  progress(id: number): Array<number> | null
   /**
    * Back-pressure (a `stream()` consumer or a relay's socket fell behind): stop reading the socket
    * once the current batch is handed over.
@@ -142,6 +154,22 @@ export interface ClientOptions {
    * default the in-process store.
    */
   store?: string | StoreOptions
+}
+
+/** A snapshot of a client's counters, since it was made. */
+export interface ClientStats {
+  /** Requests started (resume readers included). */
+  started: number
+  /** Requests started and not ended yet. */
+  open: number
+  /** Events delivered (from upstreams and from logs). */
+  events: number
+  /** Response body bytes received from upstreams, after content decoding. */
+  bytes: number
+  /** Failed attempts that were retried. */
+  reconnects: number
+  /** Errors by code: each failed attempt, retried or final. */
+  errors: Record<string, number>
 }
 
 /** A resumed reader of a generation's log. */

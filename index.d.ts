@@ -412,6 +412,99 @@ export declare class ServerSentEvents {
 }
 
 /** Creates and manages SSE instances (the original front-end `sse` module's SSEClient). Options given here are defaults for every request. */
+/** `client.stats()`: a snapshot of the client's counters since it was made. */
+export interface ClientStats {
+  /** Requests started (resume readers included). */
+  started: number
+  /** Requests started and not ended yet. */
+  open: number
+  /** Events delivered, from upstreams and from logs. */
+  events: number
+  /** Response body bytes received from upstreams, after content decoding. */
+  bytes: number
+  /** Failed attempts that were retried. */
+  reconnects: number
+  /** Errors by code (`NETWORK`, `HTTP_STATUS`, ...): every failed attempt, retried or final. */
+  errors: Record<string, number>
+}
+
+/** Where a request goes: `path` has its query values redacted (`?key=***`), as in error messages. */
+export interface DiagnosticsRequest {
+  /** The request's id, unique in the process: it ties the messages of one request together. */
+  id: number
+  method: string
+  /** `scheme://host:port`, without credentials. */
+  origin: string
+  path: string
+}
+
+/** `native-sse:request:start`, also the context object of the `native-sse:request` tracing channel. */
+export interface DiagnosticsRequestStart extends DiagnosticsRequest {
+  attempt: 0
+  /** The generation id of a resumable relay's request. */
+  resumable: string | undefined
+  /** The `native-sse:relay:start` message of the relay that started it. */
+  relay: DiagnosticsRelayStart | undefined
+  /** Tracing channel only: how it ended (asyncStart/asyncEnd) and its final error (error). */
+  result?: DiagnosticsEnd['how']
+  error?: SseError
+}
+
+/** `native-sse:request:open`: a response arrived. */
+export interface DiagnosticsOpen extends DiagnosticsRequest {
+  attempt: number
+  status: number
+  /** '1.0', '1.1', '2' or '3'. */
+  httpVersion: string | undefined
+}
+
+/** `native-sse:request:reconnect`: attempt `attempt` failed and is retried after `delay` ms. */
+export interface DiagnosticsReconnect extends DiagnosticsRequest {
+  attempt: number
+  delay: number
+  code: SseErrorCode
+  status: number | undefined
+  error: SseError
+}
+
+/** `native-sse:request:error`: the final error. */
+export interface DiagnosticsError extends DiagnosticsRequest {
+  attempt: number
+  error: SseError
+}
+
+/** `native-sse:request:end`: the request is over for the JS side. */
+export interface DiagnosticsEnd extends DiagnosticsRequest {
+  how: 'end' | 'done' | 'abort' | 'detach' | 'error'
+  attempt: number
+  /** Events and body bytes received; undefined when client.clear()/delete() or abortAll() aborted it. */
+  events: number | undefined
+  bytes: number | undefined
+  /** Milliseconds since the start. */
+  duration: number
+  /** The final error's code when `how` is 'error'. */
+  code: SseErrorCode | undefined
+}
+
+/** `native-sse:relay:start`, published before the relay's request starts (`id` is set then). */
+export interface DiagnosticsRelayStart {
+  id: number | undefined
+  resumable: string | undefined
+  /** The incoming request (`res.req` or the `request` option). */
+  request: unknown
+}
+
+/** `native-sse:relay:end`: how the relay ended (its handle's `done`). */
+export interface DiagnosticsRelayEnd {
+  id: number | undefined
+  resumable: string | undefined
+  how: 'end' | 'done' | 'abort' | 'closed' | 'error'
+  code: string | undefined
+  error: unknown
+  duration: number
+  relay: DiagnosticsRelayStart
+}
+
 export declare class SSEClient {
   constructor(defaults?: ClientOptions)
   /** A new registered instance with a unique numeric id. Throws CLIENT_CLOSED after close(). */
@@ -432,6 +525,8 @@ export declare class SSEClient {
   close(): Promise<void>
   /** How many instances are registered. */
   readonly size: number
+  /** The client's live counters since it was made, kept natively (no JS runs per event). */
+  stats(): ClientStats
   /**
    * Replays generation `id` to a Node response after `lastEventId` (default: the request's
    * Last-Event-ID header), then follows it live until its terminal event; 404 for an unknown or

@@ -192,3 +192,29 @@ resumableClient
   .create()
   .stream({ url: 'x', resumable: { id: 'gen-2' } })
   .detach()
+
+// client.stats() and the diagnostics channels' payloads.
+import type {
+  ClientStats,
+  DiagnosticsRequestStart,
+  DiagnosticsOpen,
+  DiagnosticsReconnect,
+  DiagnosticsError,
+  DiagnosticsEnd,
+  DiagnosticsRelayStart,
+  DiagnosticsRelayEnd,
+} from '../index.js'
+import { instrument } from 'native-sse/otel'
+const counters: ClientStats = new SSEClient().stats()
+const openCount: number = counters.open
+const byCode: number | undefined = counters.errors['NETWORK']
+const onEnd = (m: DiagnosticsEnd) => (m.how === 'error' ? m.code : m.events)
+const onStart = (m: DiagnosticsRequestStart): DiagnosticsRelayStart | undefined => m.relay
+const onOpen = (m: DiagnosticsOpen): string | undefined => m.httpVersion
+const onReconnect = (m: DiagnosticsReconnect): number => m.delay + m.attempt
+const onFinal = (m: DiagnosticsError): SseError => m.error
+const onRelayEnd = (m: DiagnosticsRelayEnd): DiagnosticsRelayStart => m.relay
+const stopTracing: () => void = instrument({})
+// @ts-expect-error the tracer provider must be one
+instrument({ tracerProvider: 1 })
+void [openCount, byCode, onEnd, onStart, onOpen, onReconnect, onFinal, onRelayEnd, stopTracing]

@@ -24,6 +24,7 @@ const CLIENT = path.join(HERE, 'client.mjs')
 
 const CLIENTS = {
   native: 'native-sse',
+  'native-diag': 'native-sse, every diagnostics channel subscribed',
   fetch: 'fetch + eventsource-parser',
   eventsource: 'eventsource',
   fes: '@microsoft/fetch-event-source',
@@ -50,7 +51,12 @@ const { values: args } = parseArgs({
   options: {
     scenarios: { type: 'string', default: SCENARIOS.join(',') },
     runs: { type: 'string', default: '3' },
-    clients: { type: 'string', default: Object.keys(CLIENTS).join(',') },
+    clients: {
+      type: 'string',
+      default: Object.keys(CLIENTS)
+        .filter((c) => c !== 'native-diag')
+        .join(','),
+    },
     scale: { type: 'string', default: '1' },
     streams: { type: 'string', default: '1000,5000' },
     out: { type: 'string', default: path.join(HERE, 'results.md') },

@@ -55,7 +55,7 @@ class ServerSentEvents {
    */
   relay(res, options) {
     return relay(
-      (opts, method, wrap, text, generation) => start(this.#native, opts, method, wrap, text, generation),
+      (opts, method, wrap, text, generation, diag) => start(this.#native, opts, method, wrap, text, generation, diag),
       res,
       options,
     )
@@ -173,6 +173,15 @@ class SSEClient {
     const reply = JSON.parse(await this.#native.stop(id))
     if (reply.code !== undefined) throw fromRecord(reply)
     return reply.stopped
+  }
+
+  /**
+   * The client's live counters since it was made: requests started and open, events and body
+   * bytes delivered, reconnects, errors by code. Kept natively (src/stats.rs), once per network
+   * read, so reading them is one call and keeping them costs no JS.
+   */
+  stats() {
+    return this.#native.stats()
   }
 
   /** How many instances are registered. */

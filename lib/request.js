@@ -6,6 +6,7 @@
 const { fromNative, invalidOptions } = require('./errors.js')
 const { requestOptions } = require('./internal/options.js')
 const { RequestState, register, registerStarting, settle } = require('./internal/request-state.js')
+const { started, resumeStarted } = require('./internal/diagnostics.js')
 
 class SseRequest {
   #state
@@ -43,11 +44,12 @@ class SseRequest {
 /**
  * Starts a request on a native instance and returns its RequestState. `wrap(callbacks)` lets
  * stream() and relay() replace the user's callbacks by their own; `text` asks for the events as
- * event-stream text (TEXT records, see src/records.rs). Nothing is registered unless everything
- * succeeds. A body that must be read first (a Blob, a FormData) is read before the native start;
- * the options are checked at once all the same, so bad ones still throw here.
+ * event-stream text (TEXT records, see src/records.rs); `relay` is a relay's diagnostics start
+ * message (lib/internal/diagnostics.js). Nothing is registered unless everything succeeds. A body
+ * that must be read first (a Blob, a FormData) is read before the native start; the options are
+ * checked at once all the same, so bad ones still throw here.
  */
-function start(native, options, method, wrap, text = false, generation = undefined) {
+function start(native, options, method, wrap, text = false, generation = undefined, relay = undefined) {
   const { native: nativeOptions, callbacks, signal, pending } = requestOptions(options, method)
   if (text) nativeOptions.text = true
   if (generation !== undefined) nativeOptions.generation = generation
@@ -67,8 +69,12 @@ function start(native, options, method, wrap, text = false, generation = undefin
   state.generation = generation
   // The id in force until the server sends one is the one this request resumes from.
   if (nativeOptions.lastEventId !== undefined) state.lastEventId = String(nativeOptions.lastEventId)
-  if (pending === undefined) register(state)
-  else startWhenRead(state, nativeOptions, pending)
+  if (pending === undefined) {
+    register(state)
+    started(state, relay)
+  } else {
+    startWhenRead(state, nativeOptions, pending, relay)
+  }
   if (signal !== undefined) {
     try {
       if (signal.aborted) {
@@ -102,13 +108,15 @@ function follow(native, options, wrap) {
   }
   const state = new RequestState(native, id, wrap({}))
   state.generation = options.generation
+  state.reader = true
   if (options.lastEventId !== undefined) state.lastEventId = options.lastEventId
   register(state)
+  resumeStarted(id, options.generation, options.lastEventId)
   return state
 }
 
 /** Starts the request once its body has been read, unless it was aborted meanwhile. */
-function startWhenRead(state, nativeOptions, pending) {
+function startWhenRead(state, nativeOptions, pending, relay) {
   registerStarting(state)
   pending.then(
     (bytes) => {
@@ -126,6 +134,7 @@ function startWhenRead(state, nativeOptions, pending) {
       }
       state.id = id
       register(state)
+      started(state, relay)
     },
     (err) => {
       if (state.live) settle(state, invalidOptions(`body cannot be read: ${err?.message ?? String(err)}`), 'end')

@@ -11,6 +11,12 @@
 #    addon loads from native-sse-linux-x64-gnu (scripts/install.mjs found it and built nothing).
 # 5. Runs examples/demo.mjs there against its embedded server on 127.0.0.1, `native-sse` resolved
 #    from node_modules, and fails unless the stream completes.
+#
+# With IGNORE_SCRIPTS=1 (as .ci/run runs it) step 4 installs with --ignore-scripts, as pnpm 10 and
+# Bun install by default: the prebuilt path must need no install script. Then a last step installs,
+# scripts blocked, a main package whose napi.targets leave this platform out (what a user on a
+# platform without a prebuilt binary gets) and checks that require() fails with the command that
+# allows the script (`npm install-scripts approve native-sse`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
@@ -74,17 +80,23 @@ cargo metadata --locked --format-version 1 --manifest-path "$tmp/stage/package/C
 sed 's/^/   /' "$tmp/main-files"
 echo "   $(wc -l <"$tmp/main-files") files, $(du -k "$main_tgz" | cut -f1) KiB packed; no .node; cargo files complete, Cargo.lock in sync"
 
-echo "== npm install both tarballs into $tmp/app (install scripts on)"
+ignore_scripts="${IGNORE_SCRIPTS:-0}"
 cd "$tmp/app"
 npm init -y >/dev/null
-# npm 11 runs a dependency's install script only when the project's allowScripts lists it (older
-# npm ignores the field); --foreground-scripts shows what scripts/install.mjs says.
-npm pkg set "allowScripts.$name=true" --json
-npm install --no-audit --no-fund --ignore-scripts=false --foreground-scripts \
-  "$main_tgz" "$platform_tgz" 2>&1 | tee "$tmp/install.out" | sed 's/^/   /'
-if ! grep -q "^native-sse: the addon loads, nothing to build" "$tmp/install.out"; then
-  echo "pack:check: scripts/install.mjs did not run, or did not find the prebuilt addon" >&2
-  exit 1
+if [[ "$ignore_scripts" == 1 ]]; then
+  echo "== npm install both tarballs into $tmp/app with --ignore-scripts"
+  npm install --no-audit --no-fund --ignore-scripts "$main_tgz" "$platform_tgz" 2>&1 | sed 's/^/   /'
+else
+  echo "== npm install both tarballs into $tmp/app (install scripts on)"
+  # npm 11 runs a dependency's install script only when the project's allowScripts lists it (older
+  # npm ignores the field); --foreground-scripts shows what scripts/install.mjs says.
+  npm pkg set "allowScripts.$name=true" --json
+  npm install --no-audit --no-fund --ignore-scripts=false --foreground-scripts \
+    "$main_tgz" "$platform_tgz" 2>&1 | tee "$tmp/install.out" | sed 's/^/   /'
+  if ! grep -q "^native-sse: the addon loads, nothing to build" "$tmp/install.out"; then
+    echo "pack:check: scripts/install.mjs did not run, or did not find the prebuilt addon" >&2
+    exit 1
+  fi
 fi
 if compgen -G "node_modules/$name/*.node" >/dev/null; then
   echo "pack:check: scripts/install.mjs built an addon although the prebuilt one was installed" >&2
@@ -104,4 +116,36 @@ echo "== demo (examples/demo.mjs, native-sse from node_modules)"
 cp "$repo/examples/demo.mjs" "$repo/examples/openai-server.mjs" .
 node demo.mjs | tee "$tmp/demo.out"
 grep -Eq '^[1-9][0-9]* tokens, first after' "$tmp/demo.out"
+
+if [[ "$ignore_scripts" == 1 ]]; then
+  echo "== no prebuilt binary for this platform and scripts blocked: require() names the command"
+  mkdir -p "$tmp/unsupported/stage" "$tmp/unsupported/app"
+  tar -xzf "$main_tgz" -C "$tmp/unsupported/stage"
+  # This platform's target out of napi.targets, no optionalDependencies: as on an unsupported one.
+  node -e '
+    const fs = require("fs")
+    const file = process.argv[1]
+    const pkg = JSON.parse(fs.readFileSync(file, "utf8"))
+    delete pkg.optionalDependencies
+    pkg.napi.targets = pkg.napi.targets.filter((t) => !(t.startsWith("x86_64-unknown-linux") && t.endsWith("-gnu")))
+    fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n")
+  ' "$tmp/unsupported/stage/package/package.json"
+  (cd "$tmp/unsupported/stage/package" && npm pack --silent --ignore-scripts --pack-destination "$tmp/unsupported" >/dev/null)
+  cd "$tmp/unsupported/app"
+  npm init -y >/dev/null
+  npm install --no-audit --no-fund --ignore-scripts "$tmp/unsupported/$name-$version.tgz" 2>&1 | sed 's/^/   /'
+  if node -e "require('$name')" 2>"$tmp/unsupported/load.err"; then
+    echo "pack:check: the package loaded without a binary" >&2
+    exit 1
+  fi
+  sed 's/^/   /' "$tmp/unsupported/load.err" | head -20
+  grep -q "ERR_NATIVE_SSE_LOAD" "$tmp/unsupported/load.err" || {
+    echo "pack:check: the load error is not native-sse's (ERR_NATIVE_SSE_LOAD)" >&2
+    exit 1
+  }
+  grep -qF "npm install-scripts approve $name, then npm install" "$tmp/unsupported/load.err" || {
+    echo "pack:check: the load error does not name \`npm install-scripts approve $name\`" >&2
+    exit 1
+  }
+fi
 echo "== pack:check passed"

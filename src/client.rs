@@ -23,6 +23,7 @@ use crate::error::{error_json_code, throw, Code};
 use crate::handle::{close, Registry};
 use crate::instance::NativeInstance;
 use crate::options::ClientOptions;
+use crate::stats::ClientStats;
 use crate::store::LogStore;
 
 /// The client and the open requests of its instances.
@@ -127,6 +128,12 @@ impl NativeClient {
       },
       |()| "{}".to_owned(),
     )
+  }
+
+  /// The client's live counters (src/stats.rs).
+  #[napi]
+  pub fn stats(&self) -> ClientStats {
+    self.context.stats.snapshot()
   }
 
   fn close_all(&mut self, code: ErrorCode) -> Vec<u32> {

@@ -1,11 +1,12 @@
-//! What every request of one client shares: its validated defaults, its connection pool and its
-//! event-log store. Its own module so that the client (which makes instances) and the instance
+//! What every request of one client shares: its validated defaults, its connection pool, its
+//! event-log store and its live counters. Its own module so that the client (which makes instances) and the instance
 //! (which starts requests) both depend on it and not on each other.
 
 use std::sync::Mutex;
 
 use sse_core::ClientDefaults;
 
+use crate::stats::Stats;
 use crate::store::LogStore;
 
 pub struct ClientContext {
@@ -14,6 +15,7 @@ pub struct ClientContext {
   /// drops the connection pool, idle sockets included, as soon as the aborted requests have ended.
   http: Mutex<Option<reqwest::Client>>,
   pub store: LogStore,
+  pub stats: Stats,
 }
 
 impl ClientContext {
@@ -22,6 +24,7 @@ impl ClientContext {
       defaults,
       http: Mutex::new(Some(http)),
       store,
+      stats: Stats::default(),
     }
   }
 

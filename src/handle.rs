@@ -2,7 +2,7 @@
 //! JS half (`SseRequest` in lib/request.js, over its `RequestState` in lib/internal/request-state.js) owns everything a user can read.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sse_core::ErrorCode;
@@ -30,13 +30,28 @@ pub struct RequestShared {
   /// Set when the JS side let go of a request that goes on without it (a resumable relay whose
   /// browser left): its task hands nothing over and is never paused.
   detached: AtomicBool,
+  /// What `progress(id)` reads for diagnostics_channel: the HTTP version of the last response
+  /// (src/sink.rs `version_code`), and the events and body bytes so far, published once per read.
+  pub version: AtomicU8,
+  pub events: AtomicU64,
+  pub bytes: AtomicU64,
+  /// The request's method and URL (None for a log reader), for `target(id)`.
+  pub target: Option<(http::Method, reqwest::Url)>,
 }
 
 impl RequestShared {
-  pub fn new(id: u32, cancel: CancellationToken) -> RequestShared {
+  pub fn new(
+    id: u32,
+    cancel: CancellationToken,
+    target: Option<(http::Method, reqwest::Url)>,
+  ) -> RequestShared {
     RequestShared {
       id,
       cancel,
+      target,
+      version: AtomicU8::new(0),
+      events: AtomicU64::new(0),
+      bytes: AtomicU64::new(0),
       paused: AtomicBool::new(false),
       resumed: Notify::new(),
       detached: AtomicBool::new(false),

@@ -68,16 +68,22 @@ impl NativeInstance {
     &self,
     env: &Env,
     mode: Mode,
+    target: Option<(http::Method, reqwest::Url)>,
   ) -> napi::Result<(u32, CancellationToken, RecordSink), Code> {
     let state = EnvState::get(env).map_err(internal)?;
     let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
     let cancel = state.cancel_all.child_token();
-    let shared = Arc::new(RequestShared::new(id, cancel.clone()));
+    let shared = Arc::new(RequestShared::new(id, cancel.clone(), target));
     lock(&self.requests).open.insert(id, Arc::clone(&shared));
     Ok((
       id,
       cancel,
-      RecordSink::new(Arc::clone(&state.hub), shared, mode),
+      RecordSink::new(
+        Arc::clone(&state.hub),
+        shared,
+        mode,
+        Arc::clone(&self.context),
+      ),
     ))
   }
 
@@ -112,7 +118,8 @@ impl NativeInstance {
     }
     let (cfg, mode) = self.resolve(options)?;
     let http = self.http()?;
-    let (id, cancel, sink) = self.open(&env, mode)?;
+    let target = (cfg.method.clone(), cfg.url.clone());
+    let (id, cancel, sink) = self.open(&env, mode, Some(target))?;
     // The task's clone of the HTTP client goes when the task ends, aborted or not.
     let context = Arc::clone(&self.context);
     let requests = Arc::clone(&self.requests);
@@ -189,7 +196,7 @@ impl NativeInstance {
     } else {
       Mode::Messages
     };
-    let (_, cancel, sink) = self.open(&env, mode)?;
+    let (_, cancel, sink) = self.open(&env, mode, None)?;
     let id = sink.id();
     let context = Arc::clone(&self.context);
     crate::runtime::spawn(async move {
@@ -235,6 +242,37 @@ impl NativeInstance {
   #[napi]
   pub fn release(&self, id: u32) {
     lock(&self.requests).open.remove(&id);
+  }
+
+  /// For diagnostics_channel: `[method, origin, path]` of an open request, the path with its query
+  /// values redacted as in error messages (src/redact.rs); null for a log reader or an unknown id.
+  #[napi]
+  pub fn target(&self, id: u32) -> Option<Vec<String>> {
+    let requests = lock(&self.requests);
+    let (method, url) = requests.open.get(&id)?.target.as_ref()?;
+    let mut path = url.path().to_owned();
+    if let Some(query) = url.query() {
+      path.push('?');
+      path.push_str(&sse_core::redact::redact_query(query));
+    }
+    Some(vec![
+      method.as_str().to_owned(),
+      url.origin().ascii_serialization(),
+      path,
+    ])
+  }
+
+  /// For diagnostics_channel: `[httpVersion, events, bytes]` of an open request (the version as
+  /// 10, 11, 20, 30, 0 before a response), the counts as of the records decoded so far.
+  #[napi]
+  pub fn progress(&self, id: u32) -> Option<Vec<f64>> {
+    let requests = lock(&self.requests);
+    let shared = requests.open.get(&id)?;
+    Some(vec![
+      f64::from(shared.version.load(Ordering::Relaxed)),
+      shared.events.load(Ordering::Relaxed) as f64,
+      shared.bytes.load(Ordering::Relaxed) as f64,
+    ])
   }
 
   /// Back-pressure (a `stream()` consumer or a relay's socket fell behind): stop reading the socket

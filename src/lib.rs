@@ -17,4 +17,5 @@ mod parser;
 mod records;
 mod runtime;
 mod sink;
+mod stats;
 mod store;

@@ -10,7 +10,7 @@
 //! |-----------|---------------------------------------------------|-----------------------------------|
 //! | OPEN 1    | `[1, id, len]`                                    | JSON `{ status, headers }`        |
 //! | MESSAGE 2 | `[2, id, dataLen, eventLen/NONE, idLen/NONE, retryHigh/NONE, retryLow]` | data, event, id |
-//! | ERROR 3   | `[3, id, len]`                                    | JSON of an error that is retried  |
+//! | ERROR 3   | `[3, id, len]`                                    | JSON of a retried error, `delay` ms |
 //! | END 4     | `[4, id, how]` (0: the body ended, 1: `doneData`) |                                   |
 //! | FAIL 5    | `[5, id, len]`                                    | JSON of the final error           |
 //! | ID 6      | `[6, id, len]`                                    | the new last event id             |
@@ -251,9 +251,15 @@ impl Records {
     }
   }
 
-  pub fn error(&mut self, err: &Error, attempt: u32) {
+  /// A failed attempt that is retried after `delay` (its JSON's `delay`, in ms, when given).
+  pub fn error(&mut self, err: &Error, attempt: u32, delay: Option<std::time::Duration>) {
     self.flush_text();
-    self.push_json(KIND_ERROR, &error_json(err, attempt, true));
+    let mut json = error_json(err, attempt, true);
+    if let Some(delay) = delay {
+      json.truncate(json.len() - 1);
+      json.push_str(&format!(r#","delay":{}}}"#, delay.as_millis()));
+    }
+    self.push_json(KIND_ERROR, &json);
   }
 
   pub fn end(&mut self, how: End) {
@@ -360,6 +366,18 @@ mod tests {
   /// __test__/core/records.test.mjs decodes. `UPDATE_FIXTURES=1 cargo test` rewrites it after a
   /// deliberate protocol change.
   #[test]
+  fn a_retried_error_carries_its_delay() {
+    let mut r = Records::new(3, Mode::Messages);
+    let err = Error::new(ErrorCode::Network, "refused");
+    r.error(&err, 2, Some(std::time::Duration::from_millis(1500)));
+    let json: serde_json::Value = serde_json::from_str(&r.text).unwrap();
+    assert_eq!(json["delay"], 1500);
+    assert_eq!(json["attempt"], 2);
+    assert_eq!(json["willRetry"], true);
+    assert_eq!(r.meta[..2], [KIND_ERROR, 3]);
+  }
+
+  #[test]
   fn golden_fixture() {
     let mut a = Records::new(7, Mode::Messages);
     let mut headers = http::HeaderMap::new();
@@ -379,6 +397,7 @@ mod tests {
     a.error(
       &Error::new(ErrorCode::Timeout, "no data for 10 ms (timeout)"),
       0,
+      None,
     );
     a.message(&ev(
       "after retry",

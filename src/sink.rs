@@ -4,15 +4,19 @@
 //! appends each read's events to its log first (src/log.rs). A request whose JS side went away (a
 //! resumable relay whose browser left) keeps running and hands nothing over.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sse_core::{Error, Event};
 use sse_store::{StoreError, Terminal};
 
+use crate::context::ClientContext;
 use crate::delivery::Hub;
 use crate::handle::RequestShared;
 use crate::log::{terminal_event, LogWriter};
 use crate::records::{End, Mode, Records};
+use crate::stats::Stats;
 
 /// The core's `Sink` for one request: encodes what happens into records and hands them to the hub
 /// at each flush (the end of one network read).
@@ -21,19 +25,63 @@ pub struct RecordSink {
   shared: Arc<RequestShared>,
   records: Records,
   log: Option<LogWriter>,
+  context: Arc<ClientContext>,
+  /// Events and body bytes since the last hand-over, published then (once per read).
+  events: u64,
+  bytes: u64,
+  /// Counted in the client's open requests until `close_stats` (or the drop of an aborted one).
+  counted_open: bool,
 }
 
 impl RecordSink {
-  pub fn new(hub: Arc<Hub>, shared: Arc<RequestShared>, mode: Mode) -> RecordSink {
+  pub fn new(
+    hub: Arc<Hub>,
+    shared: Arc<RequestShared>,
+    mode: Mode,
+    context: Arc<ClientContext>,
+  ) -> RecordSink {
+    context.stats.started();
     RecordSink {
       records: Records::new(shared.id, mode),
       hub,
       shared,
       log: None,
+      context,
+      events: 0,
+      bytes: 0,
+      counted_open: true,
     }
   }
 
+  /// The request is no longer open: said before its last record is handed over, so that
+  /// `stats()` read after `done` settles never counts it as open.
+  fn close_stats(&mut self) {
+    if self.counted_open {
+      self.counted_open = false;
+      self.stats().ended();
+    }
+  }
+
+  fn stats(&self) -> &Stats {
+    &self.context.stats
+  }
+
+  /// Adds this read's events and bytes to the request's counters and the client's, before the
+  /// records that carry them reach JS (an END record finds the totals complete).
+  fn publish(&mut self) {
+    if self.events == 0 && self.bytes == 0 {
+      return;
+    }
+    let (events, bytes) = (self.events, self.bytes);
+    self.events = 0;
+    self.bytes = 0;
+    self.shared.events.fetch_add(events, Ordering::Relaxed);
+    self.shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+    self.stats().delivered(events, bytes);
+  }
+
   async fn hand_over(&mut self) {
+    self.publish();
     if self.shared.is_detached() {
       self.records.clear();
       return;
@@ -76,6 +124,7 @@ impl RecordSink {
     id: &str,
     terminal: Option<Terminal>,
   ) -> Result<(), Error> {
+    self.events += 1;
     match terminal {
       Some(terminal) => {
         let (event, data) = terminal_event(terminal, data);
@@ -105,12 +154,14 @@ impl RecordSink {
       log.finish(terminal, "", &mut self.records).await;
     }
     self.records.end(how);
+    self.close_stats();
     self.hand_over().await;
   }
 
   /// The final failure. A resumable request writes it to its log and, as the terminal `error`
   /// event, to its records (the FAIL record then says so: the JS side writes no event of its own).
   pub async fn fail(mut self, err: &Error, attempt: u32) {
+    self.stats().error(err.code.as_str(), false);
     if let Some(mut log) = self.log.take() {
       let data =
         serde_json::json!({ "code": err.code.as_str(), "message": err.message }).to_string();
@@ -119,18 +170,23 @@ impl RecordSink {
     } else {
       self.records.fail(err, attempt);
     }
+    self.close_stats();
     self.hand_over().await;
   }
 
   /// The store refused or failed: a final error with the store's code.
   pub async fn fail_store(mut self, err: &StoreError) {
+    self.stats().error(err.code(), false);
     self.records.fail_code(err.code(), &err.to_string());
+    self.close_stats();
     self.hand_over().await;
   }
 
   /// A final error with a code of the binding's own (`NOT_FOUND` for an unknown generation).
   pub async fn fail_code(mut self, code: &str, message: &str) {
+    self.stats().error(code, false);
     self.records.fail_code(code, message);
+    self.close_stats();
     self.hand_over().await;
   }
 
@@ -140,6 +196,7 @@ impl RecordSink {
       log.finish(Terminal::Stopped, "", &mut self.records).await;
     }
     self.records.end(End::Body);
+    self.close_stats();
     self.hand_over().await;
   }
 
@@ -164,11 +221,20 @@ impl RecordSink {
 }
 
 impl sse_core::Sink for RecordSink {
-  fn open(&mut self, status: u16, headers: &http::HeaderMap) {
+  fn open(&mut self, status: u16, version: http::Version, headers: &http::HeaderMap) {
+    self
+      .shared
+      .version
+      .store(version_code(version), Ordering::Relaxed);
     self.records.open(status, headers);
   }
 
+  fn received(&mut self, bytes: usize) {
+    self.bytes += bytes as u64;
+  }
+
   fn event(&mut self, event: Event<'_>) -> Result<(), Error> {
+    self.events += 1;
     match &mut self.log {
       Some(log) => {
         self.records.check_size(&event)?;
@@ -186,8 +252,9 @@ impl sse_core::Sink for RecordSink {
     }
   }
 
-  fn error(&mut self, err: &Error, attempt: u32) {
-    self.records.error(err, attempt);
+  fn error(&mut self, err: &Error, attempt: u32, delay: Duration) {
+    self.stats().error(err.code.as_str(), true);
+    self.records.error(err, attempt, Some(delay));
   }
 
   async fn flush(&mut self) {
@@ -195,5 +262,26 @@ impl sse_core::Sink for RecordSink {
       log.flush(&mut self.records).await;
     }
     self.flush_and_wait().await;
+  }
+}
+
+impl Drop for RecordSink {
+  /// However the request ended (its last record, an abort that dropped its task), it is no longer
+  /// open; counts not handed over yet (an aborted read) still add up.
+  fn drop(&mut self) {
+    self.publish();
+    self.close_stats();
+  }
+}
+
+/// The HTTP version as `progress(id)` reports it: 10 for HTTP/1.0, 11, 20, 30; 9 for 0.9, 0 unknown.
+fn version_code(version: http::Version) -> u8 {
+  match version {
+    http::Version::HTTP_09 => 9,
+    http::Version::HTTP_10 => 10,
+    http::Version::HTTP_11 => 11,
+    http::Version::HTTP_2 => 20,
+    http::Version::HTTP_3 => 30,
+    _ => 0,
   }
 }

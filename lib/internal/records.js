@@ -6,6 +6,7 @@
 
 const { fromRecord } = require('../errors.js')
 const { lookup, call, settle, OPEN: OPENED, CONNECTING } = require('./request-state.js')
+const { opened, reconnecting, logOpened } = require('./diagnostics.js')
 
 /** The `deliver` function for the binding's kinds (`binding.KIND_*`, `binding.NONE`). */
 function createDecoder(kinds) {
@@ -73,7 +74,9 @@ function createDecoder(kinds) {
         if (!live) continue
         if (kind === OPEN) {
           state.readyState = OPENED
-          call(state, state.onOpen, JSON.parse(value))
+          const info = JSON.parse(value)
+          if (state.diag !== null) opened(state, info)
+          call(state, state.onOpen, info)
         } else if (kind === TEXT) {
           call(state, state.onText, value)
         } else if (kind === ID) {
@@ -82,9 +85,12 @@ function createDecoder(kinds) {
           const fields = JSON.parse(value)
           state.readyState = CONNECTING
           state.attempt = fields.attempt
-          call(state, state.onError, fromRecord(fields))
+          const err = fromRecord(fields)
+          if (state.diag !== null) reconnecting(state, fields, err)
+          call(state, state.onError, err)
           state.attempt = fields.attempt + 1
         } else if (kind === LOG) {
+          if (state.diag !== null) logOpened(state)
           call(state, state.onLog, value)
         } else if (kind === FAIL) {
           const fields = JSON.parse(value)

@@ -6,6 +6,7 @@
 // of it are still queued.
 
 const { SseError } = require('../errors.js')
+const { ended } = require('./diagnostics.js')
 
 const CONNECTING = 0
 const OPEN = 1
@@ -73,6 +74,12 @@ class RequestState {
     this.inBandTerminal = false
     // A resumable request's generation id (set by the starter), undefined otherwise.
     this.generation = undefined
+    // A reader of a generation's log (resume()), not an upstream request.
+    this.reader = false
+    // diagnostics_channel: the request's start message when something listened as it started
+    // (lib/internal/diagnostics.js), and when it started; null: nothing is published for it.
+    this.diag = null
+    this.diagStart = 0
     this.signal = null
     this.onAbort = null
     this.done = new Promise((resolve, reject) => {
@@ -107,6 +114,7 @@ class RequestState {
     this.readyState = CLOSED
     if (!this.live) return // aborted inside its own final callbacks: `done` settles as decided
     detach(this)
+    if (this.diag !== null) ended(this, 'abort')
     if (stopNative && this.id !== undefined) this.native.abort(this.id)
     this.resolve('abort')
   }
@@ -122,6 +130,7 @@ RequestState.prototype.detach = function detachRequest() {
   this.readyState = CLOSED
   if (!this.live) return
   detach(this)
+  if (this.diag !== null) ended(this, 'detach')
   this.native.detach(this.id)
   this.resolve('detach')
 }
@@ -191,10 +200,11 @@ function threw(state, thrown, fn) {
     return
   }
   detach(state)
-  if (state.id !== undefined) state.native.abort(state.id)
   state.readyState = CLOSED
   const reason = thrown instanceof Error ? thrown.message : String(thrown)
   const err = new SseError('CALLBACK_THREW', `a callback threw: ${reason}`, { cause: thrown, attempt: state.attempt })
+  if (state.diag !== null) ended(state, 'error', err)
+  if (state.id !== undefined) state.native.abort(state.id)
   if (fn === state.onError || state.onError === undefined) rethrowLater(thrown)
   else call(state, state.onError, err)
   call(state, state.onClose, undefined)
@@ -206,6 +216,7 @@ function threw(state, thrown, fn) {
 function settle(state, err, how) {
   state.readyState = CLOSED
   detach(state)
+  if (state.diag !== null) ended(state, err === undefined ? how : 'error', err)
   if (state.id !== undefined) state.native.release(state.id)
   if (err !== undefined) call(state, state.onError, err)
   call(state, state.onClose, undefined)

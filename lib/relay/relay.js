@@ -18,8 +18,10 @@
 // The browser leaving a resumable relay does not stop the generation.
 'use strict'
 
+const { performance } = require('node:perf_hooks')
 const { createEncoder, encodeEvent } = require('../encode.js')
 const { invalidOptions } = require('../errors.js')
+const { relayStarting, relayEnded } = require('../internal/diagnostics.js')
 const { requestMethod, resumableId } = require('../internal/options.js')
 const { SseRequest } = require('../request.js')
 const { EVENT_STREAM_HEADERS, heartbeatMs, terminalText } = require('./event-stream.js')
@@ -33,7 +35,7 @@ function checkResponse(res, who) {
 
 /**
  * Relays `options` (RequestOptions, plus `method`) to `res`; `startRequest(options, method, wrap,
- * text, generation)` is the instance's request start (lib/request.js `start`). Relay options:
+ * text, generation, diag)` is the instance's request start (lib/request.js `start`). Relay options:
  * - `transform(msg) => msg | null`: map or drop each event (return null/undefined to drop).
  * - `heartbeat`: ms without a write before a `:` comment is sent (default 15000; false or 0: none).
  * - `errorEvent`: the terminal event on a final upstream error: default `event: error` with
@@ -80,7 +82,10 @@ function relay(startRequest, res, options = {}) {
   // Encoded now, so that a bad endEvent throws here rather than at the end of the stream.
   const endText = endEvent && generation === undefined ? encodeEvent(endEvent) : undefined
   const method = requestMethod(requestOptions)
+  // diagnostics_channel `native-sse:relay:start`, once the options are known to be good.
+  const diag = relayStarting(generation, incoming ?? res.req)
   return serve(res, {
+    diag,
     interval,
     errorEvent,
     endText,
@@ -88,7 +93,7 @@ function relay(startRequest, res, options = {}) {
     transform,
     logged: generation !== undefined,
     follows: false,
-    start: (wrap, text) => startRequest(requestOptions, method, wrap, text, generation),
+    start: (wrap, text) => startRequest(requestOptions, method, wrap, text, generation, diag),
   })
 }
 
@@ -112,6 +117,7 @@ function resume(startFollow, res, options) {
     throw invalidOptions(`resume: lastEventId must be a string, got ${typeof lastEventId}`)
   }
   return serve(res, {
+    diag: undefined,
     interval: heartbeatMs(heartbeat),
     errorEvent: undefined,
     endText: undefined,
@@ -123,7 +129,7 @@ function resume(startFollow, res, options) {
   })
 }
 
-function serve(res, { interval, errorEvent, endText, responseHeaders, transform, logged, follows, start }) {
+function serve(res, { diag, interval, errorEvent, endText, responseHeaders, transform, logged, follows, start }) {
   const encode = createEncoder()
   let writeText = null
   let failure
@@ -132,38 +138,56 @@ function serve(res, { interval, errorEvent, endText, responseHeaders, transform,
   // TEXT records are framed as the encoder frames (ids only when they change): the relay property
   // test checks it.
   const text = transform === undefined
-  const state = start(
-    (callbacks) => ({
-      ...callbacks,
-      onLog: () => openResponse(),
-      onText: (chunk) => writeText(chunk),
-      onMessage: text
-        ? undefined
-        : (msg) => {
-            let chunk
-            try {
-              const out = transform(msg)
-              if (out === null || out === undefined) return
-              chunk = encode(out)
-            } catch (err) {
-              // A transform that throws ends the relay like a final upstream error.
-              failure = err
-              request.abort()
-              settle()
-              return
-            }
-            writeText(chunk)
-          },
-    }),
-    text,
-  )
+  const startTime = diag === undefined ? 0 : performance.now()
+  let state
+  try {
+    state = startState()
+  } catch (err) {
+    relayEnded(diag, undefined, 'error', err, startTime)
+    throw err
+  }
+  function startState() {
+    return start(
+      (callbacks) => ({
+        ...callbacks,
+        onLog: () => openResponse(),
+        onText: (chunk) => writeText(chunk),
+        onMessage: text
+          ? undefined
+          : (msg) => {
+              let chunk
+              try {
+                const out = transform(msg)
+                if (out === null || out === undefined) return
+                chunk = encode(out)
+              } catch (err) {
+                // A transform that throws ends the relay like a final upstream error.
+                failure = err
+                request.abort()
+                settle()
+                return
+              }
+              writeText(chunk)
+            },
+      }),
+      text,
+    )
+  }
   const request = new SseRequest(state)
-  let resolveDone
+  if (diag !== undefined) diag.id = state.id
+  let resolveHandle
+  let resolved = false
+  function resolveDone(how) {
+    if (resolved) return
+    resolved = true
+    if (diag !== undefined) relayEnded(diag, state.id, how, handle.error, startTime)
+    resolveHandle(how)
+  }
   const handle = {
     request,
     error: undefined,
     done: new Promise((resolve) => {
-      resolveDone = resolve
+      resolveHandle = resolve
     }),
     abort: () => request.abort(),
     // Awaitable: `await sse.relay(res, options)` waits for the relay's end. It resolves with

@@ -75,6 +75,13 @@ pub fn redact_urls_in(text: &str) -> String {
   out
 }
 
+/// A query string (without its `?`) with every value replaced by `***`, as [`redact_url`] does.
+pub fn redact_query(query: &str) -> String {
+  let mut out = String::with_capacity(query.len());
+  redact_pairs(query, &mut out);
+  out
+}
+
 fn find_url_start(lower: &str) -> Option<usize> {
   let http = lower.find("http://");
   let https = lower.find("https://");
@@ -118,6 +125,18 @@ fn redact_pairs(pairs: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn a_query_alone_is_masked_as_in_a_url() {
+    assert_eq!(
+      redact_query("key=sk-1&model=m&flag"),
+      "key=***&model=***&***"
+    );
+    assert_eq!(
+      redact_url("http://h/p?key=sk-1&model=m&flag"),
+      format!("http://h/p?{}", redact_query("key=sk-1&model=m&flag"))
+    );
+  }
 
   #[test]
   fn userinfo_and_query_values_are_masked() {

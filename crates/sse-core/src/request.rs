@@ -25,16 +25,19 @@ pub const ERROR_BODY_LIMIT: usize = 4096;
 /// Where a request reports what happens. Implemented by the napi layer (batched delivery to JS) and
 /// by tests. Calls come from the request's task, in order.
 pub trait Sink: Send {
-  fn open(&mut self, status: u16, headers: &HeaderMap);
+  /// The response of an attempt arrived (its status, HTTP version and headers).
+  fn open(&mut self, status: u16, version: http::Version, headers: &HeaderMap);
   /// One event. An error fails the attempt (and the request, unless the error is retryable): an
   /// event the sink cannot carry, such as one too large to become a JS string once re-encoded.
   fn event(&mut self, event: Event<'_>) -> Result<(), Error>;
   /// The last event id after each network read, so that one set by a block without data (an
   /// id-only block) is seen too; the sink compares it with the ids it already reported.
   fn last_event_id(&mut self, _id: &str) {}
-  /// A failed attempt that will be retried (`will_retry` is always true here: the final failure is
-  /// the `Outcome`).
-  fn error(&mut self, err: &Error, attempt: u32);
+  /// A failed attempt that will be retried after `delay` (`will_retry` is always true here: the
+  /// final failure is the `Outcome`).
+  fn error(&mut self, err: &Error, attempt: u32, delay: Duration);
+  /// A chunk of `bytes` body bytes (after content decoding) arrived, before it is parsed.
+  fn received(&mut self, _bytes: usize) {}
   /// The end of one network read: hand over what is batched. Awaiting it is the back-pressure point.
   fn flush(&mut self) -> impl Future<Output = ()> + Send;
 }
@@ -231,9 +234,11 @@ impl<S: Sink> Request<S> {
   async fn stream(&mut self, response: reqwest::Response) -> State {
     self.retry.opened(std::time::Instant::now());
     self.parser.reset_stream();
-    self
-      .sink
-      .open(response.status().as_u16(), response.headers());
+    self.sink.open(
+      response.status().as_u16(),
+      response.version(),
+      response.headers(),
+    );
     // 204 No Content is the server's way to say "stop": a clean end, never reconnected (WHATWG).
     if response.status() == http::StatusCode::NO_CONTENT {
       return State::Closed(Outcome::Closed);
@@ -292,6 +297,8 @@ impl<S: Sink> Request<S> {
           ))
         }
       };
+      // Bytes as they came off the wire (compressed, if they were): the sink's count.
+      self.sink.received(chunk.len());
       if let Some(decoder) = decoder.as_mut() {
         decoder.push(&chunk);
         let (dispatched, end) = self.decoded(decoder, false).await;
@@ -396,7 +403,7 @@ impl<S: Sink> Request<S> {
           err.message = format!("{}; not reconnecting: {why}", err.message);
           return State::Closed(Outcome::Failed(err, attempt));
         }
-        self.sink.error(&err, attempt);
+        self.sink.error(&err, attempt, delay);
         State::Waiting(delay)
       }
       Decision::GiveUp => State::Closed(Outcome::Failed(err, attempt)),
@@ -558,11 +565,11 @@ mod tests {
   struct NullSink;
 
   impl Sink for NullSink {
-    fn open(&mut self, _: u16, _: &HeaderMap) {}
+    fn open(&mut self, _: u16, _: http::Version, _: &HeaderMap) {}
     fn event(&mut self, _: Event<'_>) -> Result<(), Error> {
       Ok(())
     }
-    fn error(&mut self, _: &Error, _: u32) {}
+    fn error(&mut self, _: &Error, _: u32, _: Duration) {}
     async fn flush(&mut self) {}
   }
 

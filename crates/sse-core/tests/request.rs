@@ -20,7 +20,7 @@ struct Recorder {
 }
 
 impl Sink for Recorder {
-  fn open(&mut self, _status: u16, _headers: &HeaderMap) {
+  fn open(&mut self, _status: u16, _version: http::Version, _headers: &HeaderMap) {
     self.opens += 1;
   }
   fn event(&mut self, event: Event<'_>) -> Result<(), sse_core::Error> {
@@ -29,7 +29,7 @@ impl Sink for Recorder {
       .push((event.data.to_string(), event.id.to_string()));
     Ok(())
   }
-  fn error(&mut self, err: &sse_core::Error, attempt: u32) {
+  fn error(&mut self, err: &sse_core::Error, attempt: u32, _delay: std::time::Duration) {
     self.errors.push((err.code, attempt));
   }
   async fn flush(&mut self) {}
