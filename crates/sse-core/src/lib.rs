@@ -1,6 +1,7 @@
 #![deny(clippy::all)]
 //! The pure-Rust core of native-sse: no napi here, so everything is testable with `cargo test`.
 
+pub mod accumulate;
 pub mod dns;
 pub mod encode;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod redact;
 pub mod redirect;
 pub mod request;
 pub mod retry;
+pub mod select;
 pub mod tls;
 pub mod upload;
 

@@ -1,0 +1,147 @@
+//! `accumulate`: the final message of an AI provider's stream, assembled in Rust as its deltas
+//! arrive, so that JS receives it once, at the end, instead of re-assembling (and re-parsing
+//! partial tool-call JSON) on every delta.
+//!
+//! Each event's data is read once, into borrowed structs (a delta's text is borrowed from the data
+//! unless it has escapes), and appended to the message: the time is linear in the bytes of the
+//! stream. Tool-call arguments are kept as text and parsed once, at the end. A provider's error
+//! event stops the assembly; `finish` then reports it.
+
+mod anthropic;
+mod openai_chat;
+mod openai_responses;
+
+use serde_json::Value;
+
+use crate::Error;
+
+/// A stream format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+  /// OpenAI Chat Completions (`chat.completion.chunk` events, then `[DONE]`).
+  OpenAiChat,
+  /// OpenAI Responses (`response.*` events).
+  OpenAiResponses,
+  /// Anthropic Messages (`message_start` ... `message_stop`).
+  AnthropicMessages,
+}
+
+impl Format {
+  pub fn parse(name: &str) -> Result<Format, Error> {
+    match name {
+      "openai-chat" => Ok(Format::OpenAiChat),
+      "openai-responses" => Ok(Format::OpenAiResponses),
+      "anthropic-messages" => Ok(Format::AnthropicMessages),
+      _ => Err(Error::invalid_options(format!(
+        "accumulate must be 'openai-chat', 'openai-responses' or 'anthropic-messages', got {name:?}"
+      ))),
+    }
+  }
+
+  pub fn as_str(self) -> &'static str {
+    match self {
+      Format::OpenAiChat => "openai-chat",
+      Format::OpenAiResponses => "openai-responses",
+      Format::AnthropicMessages => "anthropic-messages",
+    }
+  }
+}
+
+/// An error the provider sent in the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderError {
+  /// The provider's message (or, when it gave none, a description of what was received).
+  pub message: String,
+  /// The provider's error object, as JSON text.
+  pub body: String,
+}
+
+impl ProviderError {
+  fn from_value(error: &Value) -> ProviderError {
+    let message = error
+      .get("message")
+      .and_then(Value::as_str)
+      .map(str::to_owned)
+      .unwrap_or_else(|| "the provider sent an error event without a message".to_owned());
+    ProviderError {
+      message,
+      body: error.to_string(),
+    }
+  }
+}
+
+enum State {
+  OpenAiChat(openai_chat::Chat),
+  OpenAiResponses(openai_responses::Responses),
+  Anthropic(anthropic::Messages),
+}
+
+/// One stream's message being assembled.
+pub struct Accumulator {
+  state: State,
+  error: Option<ProviderError>,
+}
+
+impl Accumulator {
+  pub fn new(format: Format) -> Accumulator {
+    let state = match format {
+      Format::OpenAiChat => State::OpenAiChat(openai_chat::Chat::default()),
+      Format::OpenAiResponses => State::OpenAiResponses(openai_responses::Responses::default()),
+      Format::AnthropicMessages => State::Anthropic(anthropic::Messages::default()),
+    };
+    Accumulator { state, error: None }
+  }
+
+  /// One event of the stream (`event` is its type, "message" when it had none). Data that is not
+  /// JSON (`[DONE]`) or not a known chunk is ignored; a provider's error stops the assembly.
+  pub fn event(&mut self, event: &str, data: &str) {
+    if self.error.is_some() {
+      return;
+    }
+    let result = match &mut self.state {
+      State::OpenAiChat(chat) => chat.event(data),
+      State::OpenAiResponses(responses) => responses.event(event, data),
+      State::Anthropic(messages) => messages.event(event, data),
+    };
+    if let Err(err) = result {
+      self.error = Some(err);
+    }
+  }
+
+  /// The provider's error, once one was received.
+  pub fn error(&self) -> Option<&ProviderError> {
+    self.error.as_ref()
+  }
+
+  /// The assembled message as JSON text (see index.d.ts `FinalMessage`), or the provider's error.
+  pub fn finish(self) -> Result<String, ProviderError> {
+    if let Some(err) = self.error {
+      return Err(err);
+    }
+    let value = match self.state {
+      State::OpenAiChat(chat) => chat.finish(),
+      State::OpenAiResponses(responses) => responses.finish(),
+      State::Anthropic(messages) => messages.finish(),
+    };
+    Ok(value.to_string())
+  }
+}
+
+/// Tool arguments, parsed once at the end: the value, or null when they are not valid JSON (the
+/// text stays beside it).
+fn parse_arguments(text: &str) -> Value {
+  serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+/// Appends to a string member of a JSON object (creating it): amortised linear, in place.
+fn append(object: &mut serde_json::Map<String, Value>, key: &str, text: &str) {
+  match object.get_mut(key) {
+    Some(Value::String(s)) => s.push_str(text),
+    _ => {
+      object.insert(key.to_owned(), Value::String(text.to_owned()));
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests;
