@@ -164,6 +164,8 @@ export declare const KIND_ERROR: number
 
 export declare const KIND_FAIL: number
 
+export declare const KIND_FINAL: number
+
 export declare const KIND_ID: number
 
 export declare const KIND_LOG: number
@@ -222,6 +224,21 @@ export interface RequestOptions {
   text?: boolean
   /** Resumable: the id of the generation whose log the events are appended to. */
   generation?: string
+  /**
+   * A JSON Pointer (RFC 6901), e.g. '/choices/0/delta/content': each event's data becomes the
+   * value there, evaluated natively (a string as its text, any other value as its JSON).
+   */
+  select?: string
+  /**
+   * 'keep' (default) or 'drop': what happens to an event whose data is not JSON or has no value
+   * at `select` ('[DONE]', a usage chunk, an error event).
+   */
+  selectMissing?: string
+  /**
+   * 'openai-chat', 'openai-responses' or 'anthropic-messages': assemble the final message
+   * natively; it is handed over once, at the end.
+   */
+  accumulate?: string
 }
 
 /** Where a client keeps the logs of resumable generations. */

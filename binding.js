@@ -842,6 +842,7 @@ module.exports.init = nativeBinding.init
 module.exports.KIND_END = nativeBinding.KIND_END
 module.exports.KIND_ERROR = nativeBinding.KIND_ERROR
 module.exports.KIND_FAIL = nativeBinding.KIND_FAIL
+module.exports.KIND_FINAL = nativeBinding.KIND_FINAL
 module.exports.KIND_ID = nativeBinding.KIND_ID
 module.exports.KIND_LOG = nativeBinding.KIND_LOG
 module.exports.KIND_MESSAGE = nativeBinding.KIND_MESSAGE

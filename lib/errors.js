@@ -19,6 +19,7 @@ const CODES = new Set([
   'GENERATION_EXISTS',
   'RESUME_GAP',
   'NOT_FOUND',
+  'PROVIDER_ERROR',
 ])
 
 class SseError extends Error {

@@ -14,6 +14,8 @@ const free = {
   url: 'declare const url: string',
   headers: 'declare const headers: Record<string, string>',
   sse: "declare const sse: import('native-sse').ServerSentEvents",
+  messages: 'declare const messages: object[]',
+  tools: 'declare const tools: object[]',
   app: "declare const app: { post(path: string, handler: (req: { body: object }, res: import('node:http').ServerResponse) => unknown): void }",
 }
 const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])

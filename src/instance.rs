@@ -19,6 +19,7 @@ use crate::handle::{abort_all, lock, Registry, RequestShared};
 use crate::log::LogWriter;
 use crate::options::{FollowOptions, RequestOptions};
 use crate::records::{End, Mode};
+use crate::select::EventFilter;
 use crate::sink::RecordSink;
 
 /// Request ids are unique per process, so records of different environments never collide.
@@ -85,11 +86,18 @@ impl NativeInstance {
       Mode::Messages
     };
     let generation = options.generation.take();
+    let filter = EventFilter::new(
+      options.select.as_deref(),
+      options.select_missing.as_deref(),
+      options.accumulate.as_deref(),
+    )
+    .map_err(throw)?;
     if let Some(generation) = &generation {
       sse_store::validate_id(generation).map_err(store_input)?;
     }
     let cfg = RequestConfig::resolve(&self.context.defaults, options.into()).map_err(throw)?;
-    let (id, cancel, sink) = self.open(&env, mode)?;
+    let (id, cancel, mut sink) = self.open(&env, mode)?;
+    sink.set_filter(filter);
     let http = self.context.http.clone();
     let context = Arc::clone(&self.context);
     let requests = Arc::clone(&self.requests);

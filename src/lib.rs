@@ -16,5 +16,6 @@ mod options;
 mod parser;
 mod records;
 mod runtime;
+mod select;
 mod sink;
 mod store;

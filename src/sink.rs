@@ -13,6 +13,7 @@ use crate::delivery::Hub;
 use crate::handle::RequestShared;
 use crate::log::{terminal_event, LogWriter};
 use crate::records::{End, Mode, Records};
+use crate::select::{EventFilter, Filtered};
 
 /// The core's `Sink` for one request: encodes what happens into records and hands them to the hub
 /// at each flush (the end of one network read).
@@ -21,6 +22,8 @@ pub struct RecordSink {
   shared: Arc<RequestShared>,
   records: Records,
   log: Option<LogWriter>,
+  /// `select` and `accumulate` (src/select.rs), applied to each event before it goes anywhere.
+  filter: EventFilter,
 }
 
 impl RecordSink {
@@ -30,7 +33,12 @@ impl RecordSink {
       hub,
       shared,
       log: None,
+      filter: EventFilter::default(),
     }
+  }
+
+  pub fn set_filter(&mut self, filter: EventFilter) {
+    self.filter = filter;
   }
 
   async fn hand_over(&mut self) {
@@ -91,6 +99,13 @@ impl RecordSink {
 
   /// The request is over: its last record. A resumable request writes its terminal entry first.
   pub async fn end(mut self, how: End) {
+    // `accumulate`: the final message (a FINAL record before END), or the provider's error.
+    if let Some(accumulator) = self.filter.accumulator.take() {
+      match accumulator.finish() {
+        Ok(json) => self.records.final_message(&json),
+        Err(err) => return self.fail(&err.into(), 0).await,
+      }
+    }
     if let Some(mut log) = self.log.take() {
       let terminal = match how {
         End::Body => Terminal::End,
@@ -163,6 +178,18 @@ impl sse_core::Sink for RecordSink {
   }
 
   fn event(&mut self, event: Event<'_>) {
+    let selected;
+    let event = match self.filter.apply(event.event, event.data) {
+      Filtered::Unchanged => event,
+      Filtered::Dropped => return,
+      Filtered::Selected(value) => {
+        selected = value;
+        Event {
+          data: selected.as_str(),
+          ..event
+        }
+      }
+    };
     match &mut self.log {
       Some(log) => log.push(&event),
       None => self.records.message(&event),

@@ -61,4 +61,10 @@ test('the golden record fixture decodes to the callbacks, states and ends it enc
   assert.equal(await states[7].done, 'done')
   await assert.rejects(states[8].done, { code: 'HTTP_STATUS', body: 'busy' })
   assert.equal(await states[9].done, 'end')
+  // FINAL: the message `accumulate` assembled, parsed once `final` is read.
+  assert.deepEqual(await states[9].finalMessage(), {
+    format: 'openai-chat',
+    choices: [{ message: { content: 'hé 😀' } }],
+  })
+  assert.equal(await states[7].finalMessage(), undefined)
 })

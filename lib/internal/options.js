@@ -24,6 +24,9 @@ const REQUEST_FIELDS = {
   strictContentType: 'boolean',
   retryDelay: 'number',
   maxEventSize: 'number',
+  select: 'string',
+  selectMissing: 'string',
+  accumulate: 'string',
 }
 const CLIENT_FIELDS = {
   baseUrl: 'string',

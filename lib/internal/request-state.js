@@ -53,6 +53,10 @@ class RequestState {
     this.onLog = callbacks.onLog
     // Its terminal event (an `error` one too) is among its events: nothing else is to be written.
     this.inBandTerminal = false
+    // `accumulate`: the assembled message's JSON (FINAL record), and the `final` promise, made
+    // when first read.
+    this.finalText = undefined
+    this.final = undefined
     this.signal = null
     this.onAbort = null
     this.done = new Promise((resolve, reject) => {
@@ -61,6 +65,18 @@ class RequestState {
     })
     // Marked handled: a request nobody awaits must not crash the process when it fails.
     this.done.catch(noop)
+  }
+
+  /**
+   * The request's `final`: the message `accumulate` assembled once the request ended cleanly,
+   * undefined without `accumulate` or after abort(); rejects as `done` does. Made once, marked handled.
+   */
+  finalMessage() {
+    if (this.final === undefined) {
+      this.final = this.done.then(() => (this.finalText === undefined ? undefined : JSON.parse(this.finalText)))
+      this.final.catch(noop)
+    }
+    return this.final
   }
 
   /** Stops reading the socket once the batch in flight is handed over; idempotent. */

@@ -16,10 +16,12 @@ pub enum ErrorCode {
   InvalidUrl,
   InvalidOptions,
   EventTooLarge,
+  /// An AI provider's error event in a stream read with `accumulate`.
+  ProviderError,
 }
 
 impl ErrorCode {
-  pub const ALL: [ErrorCode; 8] = [
+  pub const ALL: [ErrorCode; 9] = [
     ErrorCode::Timeout,
     ErrorCode::HttpStatus,
     ErrorCode::BadContentType,
@@ -28,6 +30,7 @@ impl ErrorCode {
     ErrorCode::InvalidUrl,
     ErrorCode::InvalidOptions,
     ErrorCode::EventTooLarge,
+    ErrorCode::ProviderError,
   ];
 
   pub fn as_str(self) -> &'static str {
@@ -40,6 +43,7 @@ impl ErrorCode {
       ErrorCode::InvalidUrl => "INVALID_URL",
       ErrorCode::InvalidOptions => "INVALID_OPTIONS",
       ErrorCode::EventTooLarge => "EVENT_TOO_LARGE",
+      ErrorCode::ProviderError => "PROVIDER_ERROR",
     }
   }
 }
@@ -235,7 +239,8 @@ mod tests {
         "TLS",
         "INVALID_URL",
         "INVALID_OPTIONS",
-        "EVENT_TOO_LARGE"
+        "EVENT_TOO_LARGE",
+        "PROVIDER_ERROR"
       ]
     );
   }
@@ -257,6 +262,7 @@ mod tests {
       (Error::new(ErrorCode::InvalidUrl, "u"), false),
       (Error::new(ErrorCode::InvalidOptions, "o"), false),
       (Error::new(ErrorCode::EventTooLarge, "e"), false),
+      (Error::new(ErrorCode::ProviderError, "p"), false),
     ];
     for (err, retryable) in table {
       assert_eq!(err.is_retryable(), retryable, "{err}");

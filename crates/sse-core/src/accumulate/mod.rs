@@ -56,6 +56,15 @@ pub struct ProviderError {
   pub body: String,
 }
 
+impl From<ProviderError> for Error {
+  /// `PROVIDER_ERROR`, with the provider's message and its error object as `body`.
+  fn from(err: ProviderError) -> Error {
+    let mut error = Error::new(crate::ErrorCode::ProviderError, err.message);
+    error.body = Some(err.body);
+    error
+  }
+}
+
 impl ProviderError {
   fn from_value(error: &Value) -> ProviderError {
     let message = error
