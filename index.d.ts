@@ -430,6 +430,12 @@ export interface RelayOptions extends RequestOptions, EventStreamOptions {
   request?: { headers: Record<string, string | string[] | undefined> } | undefined
   /** Extra response headers (the event-stream ones win). */
   responseHeaders?: Record<string, string> | undefined
+  /**
+   * Milliseconds, default 0 (each delivery written at once): after a write, the events that arrive
+   * within this window go out together in one write when it ends. The first event of a burst is
+   * never held back; at most 1000.
+   */
+  coalesce?: number | undefined
 }
 
 /**

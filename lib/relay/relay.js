@@ -27,6 +27,8 @@ const { createResponseWriter } = require('./node-writer.js')
  * - `forwardLastEventId`: send the browser's `Last-Event-ID` header (`res.req`) upstream as
  *   `lastEventId` (default false). `request` may be passed for a `res` without `res.req`.
  * - `responseHeaders`: extra response headers (the event-stream ones win).
+ * - `coalesce`: ms (default 0: every delivery is written at once). The events that arrive within
+ *   the window after a write go out together in one write at its end (node-writer.js).
  * Throws synchronously what `sse.request()` throws (bad options) before any header is sent.
  * Returns a RelayHandle { abort(), request, done, error } where `done` resolves with how the
  * relay ended: 'end' (upstream ended), 'done' (doneData), 'abort' (abort() or the signal),
@@ -45,12 +47,16 @@ function relay(startRequest, res, options = {}) {
     endEvent,
     forwardLastEventId,
     responseHeaders,
+    coalesce,
     request: incoming,
     ...requestOptions
   } = options
   if (transform !== undefined && typeof transform !== 'function')
     throw new TypeError('relay: transform must be a function')
   const interval = heartbeatMs(heartbeat)
+  if (coalesce !== undefined && !(typeof coalesce === 'number' && coalesce >= 0 && coalesce <= 1000)) {
+    throw new TypeError(`relay: coalesce must be a number of ms from 0 to 1000, got ${coalesce}`)
+  }
   if (forwardLastEventId) {
     const header = (incoming ?? res.req)?.headers?.['last-event-id']
     if (typeof header === 'string' && header !== '') requestOptions.lastEventId = header
@@ -116,6 +122,7 @@ function relay(startRequest, res, options = {}) {
   }
   const writer = createResponseWriter(res, {
     interval,
+    coalesce,
     onClose() {
       request.abort()
       resolveDone('closed')
