@@ -1,6 +1,7 @@
 #![no_main]
 #![deny(clippy::all)]
-//! Fuzz target `select`: an arbitrary pointer and arbitrary JSON-ish text.
+//! Fuzz target `select`: an arbitrary pointer and arbitrary JSON-ish text
+//! (`cd fuzz && cargo +nightly fuzz run select -- -max_total_time=60`; seeds in corpus/select/).
 //!
 //! Input layout: the bytes up to the first `\n` are the pointer, the rest the data (both as UTF-8,
 //! lossily: event data is always valid UTF-8 by the time `select` sees it).
