@@ -174,6 +174,8 @@ export declare const KIND_MESSAGE: number
 
 export declare const KIND_OPEN: number
 
+export declare const KIND_SNAPSHOT: number
+
 export declare const KIND_TEXT: number
 
 /** A length or value that is not present. */
@@ -239,6 +241,11 @@ export interface RequestOptions {
    * natively; it is handed over once, at the end.
    */
   accumulate?: string
+  /**
+   * With `accumulate`: a snapshot of a tool call's arguments parsed so far (best effort), at
+   * most once per this many bytes of them (a SNAPSHOT record, `onSnapshot`).
+   */
+  snapshotEvery?: number
 }
 
 /** Where a client keeps the logs of resumable generations. */

@@ -847,5 +847,6 @@ module.exports.KIND_ID = nativeBinding.KIND_ID
 module.exports.KIND_LOG = nativeBinding.KIND_LOG
 module.exports.KIND_MESSAGE = nativeBinding.KIND_MESSAGE
 module.exports.KIND_OPEN = nativeBinding.KIND_OPEN
+module.exports.KIND_SNAPSHOT = nativeBinding.KIND_SNAPSHOT
 module.exports.KIND_TEXT = nativeBinding.KIND_TEXT
 module.exports.NONE = nativeBinding.NONE

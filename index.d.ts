@@ -136,6 +136,12 @@ export interface RequestOptions extends CommonOptions {
    * A provider's error event fails the request with PROVIDER_ERROR. `onMessage` still sees each event.
    */
   accumulate?: AccumulateFormat | undefined
+  /**
+   * Bytes, with `accumulate`: at most once per this many bytes of a tool call's arguments,
+   * `onSnapshot` gets them parsed as far as they came (best effort). Each snapshot costs the
+   * arguments' length so far: keep it in proportion to the arguments you expect.
+   */
+  snapshotEvery?: number | undefined
   /** Aborting it is the same as `handle.abort()`. */
   signal?: AbortSignalLike | undefined
   onOpen?: ((res: SseOpenInfo) => void) | undefined
@@ -144,6 +150,20 @@ export interface RequestOptions extends CommonOptions {
   onError?: ((err: SseError) => void) | undefined
   /** Once, when the request has ended for any reason but abort(): also after the final onError. */
   onClose?: (() => void) | undefined
+  /** With `snapshotEvery`: a tool call's arguments so far, after the event that brought them. */
+  onSnapshot?: ((snapshot: ToolCallSnapshot) => void) | undefined
+}
+
+/**
+ * A tool call's arguments while they stream (`snapshotEvery`): `index` is the call's index
+ * (OpenAI chat), its output index (OpenAI responses) or its content block's index (Anthropic).
+ */
+export interface ToolCallSnapshot {
+  index: number
+  id: string
+  name: string
+  /** The JSON so far, closed where it stands: complete members, and a string value as far as it came. */
+  arguments: unknown
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'

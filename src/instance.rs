@@ -90,6 +90,7 @@ impl NativeInstance {
       options.select.as_deref(),
       options.select_missing.as_deref(),
       options.accumulate.as_deref(),
+      options.snapshot_every,
     )
     .map_err(throw)?;
     if let Some(generation) = &generation {

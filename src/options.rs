@@ -86,6 +86,9 @@ pub struct RequestOptions {
   /// 'openai-chat', 'openai-responses' or 'anthropic-messages': assemble the final message
   /// natively; it is handed over once, at the end.
   pub accumulate: Option<String>,
+  /// With `accumulate`: a snapshot of a tool call's arguments parsed so far (best effort), at
+  /// most once per this many bytes of them (a SNAPSHOT record, `onSnapshot`).
+  pub snapshot_every: Option<f64>,
 }
 
 /// A resumed reader of a generation's log.

@@ -33,6 +33,7 @@ impl EventFilter {
     select: Option<&str>,
     select_missing: Option<&str>,
     accumulate: Option<&str>,
+    snapshot_every: Option<f64>,
   ) -> Result<EventFilter, Error> {
     let drop_unselected = match select_missing {
       None | Some("keep") => false,
@@ -43,14 +44,36 @@ impl EventFilter {
         )))
       }
     };
+    let mut accumulator = accumulate
+      .map(Format::parse)
+      .transpose()?
+      .map(Accumulator::new);
+    if let Some(bytes) = snapshot_every {
+      if !(bytes.is_finite() && bytes >= 1.0) {
+        return Err(Error::invalid_options(format!(
+          "snapshotEvery must be a number of bytes of at least 1, got {bytes}"
+        )));
+      }
+      let Some(acc) = accumulator.take() else {
+        return Err(Error::invalid_options(
+          "snapshotEvery needs accumulate: snapshots are of the tool calls it assembles",
+        ));
+      };
+      accumulator = Some(acc.with_snapshots(bytes as usize));
+    }
     Ok(EventFilter {
       select: select.map(Pointer::parse).transpose()?,
       drop_unselected,
-      accumulator: accumulate
-        .map(Format::parse)
-        .transpose()?
-        .map(Accumulator::new),
+      accumulator,
     })
+  }
+
+  /// `snapshotEvery`: the snapshots of tool-call arguments the last event brought, as JSON.
+  pub fn snapshots(&mut self) -> impl Iterator<Item = String> + '_ {
+    self
+      .accumulator
+      .iter_mut()
+      .flat_map(|accumulator| accumulator.take_snapshots())
   }
 
   /// The event's data as it is to be delivered.

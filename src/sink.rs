@@ -159,6 +159,13 @@ impl RecordSink {
     }
   }
 
+  /// `snapshotEvery`: the snapshots the last event brought, after its own record.
+  fn snapshots(&mut self) {
+    for snapshot in self.filter.snapshots() {
+      self.records.snapshot(&snapshot);
+    }
+  }
+
   pub fn id(&self) -> u32 {
     self.shared.id
   }
@@ -181,7 +188,7 @@ impl sse_core::Sink for RecordSink {
     let selected;
     let event = match self.filter.apply(event.event, event.data) {
       Filtered::Unchanged => event,
-      Filtered::Dropped => return,
+      Filtered::Dropped => return self.snapshots(),
       Filtered::Selected(value) => {
         selected = value;
         Event {
@@ -194,6 +201,7 @@ impl sse_core::Sink for RecordSink {
       Some(log) => log.push(&event),
       None => self.records.message(&event),
     }
+    self.snapshots();
   }
 
   fn last_event_id(&mut self, id: &str) {

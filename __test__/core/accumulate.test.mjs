@@ -175,3 +175,39 @@ test('an unknown accumulate format is INVALID_OPTIONS, thrown at once', () => {
       /accumulate must be 'openai-chat', 'openai-responses' or 'anthropic-messages', got "openai"/.test(err.message),
   )
 })
+
+test('snapshotEvery: onSnapshot gets the tool arguments parsed so far, at most once per N bytes', async () => {
+  srv.fixture = 'anthropic-tools.sse'
+  const seen = []
+  const req = native.post({
+    url: srv.url,
+    accumulate: 'anthropic-messages',
+    snapshotEvery: 8,
+    onMessage: (msg) => seen.push(['message', JSON.parse(msg.data).type]),
+    onSnapshot: (snapshot) => seen.push(['snapshot', snapshot]),
+  })
+  const final = await req.final
+  const snapshots = seen.filter(([kind]) => kind === 'snapshot').map(([, s]) => s)
+  // The input JSON grows to 12, 26 and 48 bytes (its first delta is empty): three snapshots, each
+  // after the delta that brought it, the last one the whole input.
+  assert.equal(snapshots.length, 3)
+  assert.deepEqual(snapshots[0], { index: 1, id: 'toolu_a', name: 'search', arguments: { q: 'caf' } })
+  assert.deepEqual(snapshots[1].arguments, { q: 'café "x" 日' })
+  assert.deepEqual(snapshots[2].arguments, final.content[1].input)
+  const at = seen.findIndex(([kind]) => kind === 'snapshot')
+  assert.deepEqual(seen[at - 1], ['message', 'content_block_delta'])
+})
+
+test('snapshotEvery without accumulate, or below 1, is INVALID_OPTIONS', () => {
+  for (const [options, message] of [
+    [{ snapshotEvery: 64 }, /snapshotEvery needs accumulate/],
+    [{ accumulate: 'openai-chat', snapshotEvery: 0 }, /snapshotEvery must be a number of bytes of at least 1, got 0/],
+    [{ accumulate: 'openai-chat', snapshotEvery: '64' }, /snapshotEvery must be a number, got string/],
+    [{ accumulate: 'openai-chat', onSnapshot: 1 }, /onSnapshot must be a function/],
+  ]) {
+    assert.throws(
+      () => native.post({ url: srv.url, ...options }),
+      (err) => err.code === 'INVALID_OPTIONS' && message.test(err.message),
+    )
+  }
+})

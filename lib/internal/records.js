@@ -10,7 +10,15 @@ const { lookup, call, settle, OPEN: OPENED, CONNECTING } = require('./request-st
 /** The `deliver` function for the binding's kinds (`binding.KIND_*`, `binding.NONE`). */
 function createDecoder(kinds) {
   const { KIND_OPEN: OPEN, KIND_MESSAGE: MESSAGE, KIND_ERROR: ERROR, KIND_END: END } = kinds
-  const { KIND_FAIL: FAIL, KIND_ID: ID, KIND_TEXT: TEXT, KIND_LOG: LOG, KIND_FINAL: FINAL, NONE } = kinds
+  const {
+    KIND_FAIL: FAIL,
+    KIND_ID: ID,
+    KIND_TEXT: TEXT,
+    KIND_LOG: LOG,
+    KIND_FINAL: FINAL,
+    KIND_SNAPSHOT: SNAPSHOT,
+    NONE,
+  } = kinds
 
   return function deliver(texts, meta, ends) {
     const n = meta.length
@@ -84,6 +92,8 @@ function createDecoder(kinds) {
           state.attempt = fields.attempt
           call(state, state.onError, fromRecord(fields))
           state.attempt = fields.attempt + 1
+        } else if (kind === SNAPSHOT) {
+          if (state.onSnapshot !== undefined) call(state, state.onSnapshot, JSON.parse(value))
         } else if (kind === FINAL) {
           // Parsed when `final` is read: a relay never reads it.
           state.finalText = value

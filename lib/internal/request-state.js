@@ -29,7 +29,7 @@ class RequestState {
   /**
    * @param {object} native the binding's NativeInstance that started the request
    * @param {number} id the request's id (unique in the process)
-   * @param {object} callbacks onOpen, onMessage, onError, onClose, and a relay's onText
+   * @param {object} callbacks onOpen, onMessage, onError, onClose, onSnapshot, and a relay's onText
    */
   constructor(native, id, callbacks) {
     this.native = native
@@ -47,6 +47,8 @@ class RequestState {
     this.onMessage = callbacks.onMessage
     this.onError = callbacks.onError
     this.onClose = callbacks.onClose
+    // `snapshotEvery`: a tool call's arguments parsed so far (SNAPSHOT records).
+    this.onSnapshot = callbacks.onSnapshot
     // A relay's: the events of one read as event-stream text (TEXT records), instead of onMessage.
     this.onText = callbacks.onText
     // A resumable request's: its log is open (LOG record), before any other record.

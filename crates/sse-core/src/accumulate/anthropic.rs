@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{append, parse_arguments, ProviderError};
+use super::{append, parse_arguments, ProviderError, ToolText};
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
@@ -47,6 +47,8 @@ struct Delta<'a> {
 pub struct Messages {
   message: Map<String, Value>,
   blocks: BTreeMap<u64, Block>,
+  /// The block whose input JSON the last event extended.
+  pub touched: Option<u64>,
 }
 
 struct Block {
@@ -86,6 +88,7 @@ impl Messages {
           Some("input_json_delta") => {
             let json = block.json.get_or_insert_with(String::new);
             json.push_str(delta.partial_json.as_deref().unwrap_or(""));
+            self.touched = env.index.or(Some(0));
           }
           Some("thinking_delta") => append(
             &mut block.fields,
@@ -144,6 +147,17 @@ impl Messages {
       _ => {}
     }
     Ok(())
+  }
+
+  pub fn tool(&self, index: u64) -> Option<ToolText<'_>> {
+    let block = self.blocks.get(&index)?;
+    let text = |key: &str| block.fields.get(key).and_then(Value::as_str).unwrap_or("");
+    Some(ToolText {
+      index,
+      id: text("id"),
+      name: text("name"),
+      arguments: block.json.as_deref().unwrap_or(""),
+    })
   }
 
   pub fn finish(mut self) -> Value {

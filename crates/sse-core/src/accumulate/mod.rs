@@ -10,6 +10,7 @@
 mod anthropic;
 mod openai_chat;
 mod openai_responses;
+pub mod partial;
 
 use serde_json::Value;
 
@@ -85,10 +86,24 @@ enum State {
   Anthropic(anthropic::Messages),
 }
 
+/// A tool call's arguments as streamed so far (for a snapshot).
+pub struct ToolText<'a> {
+  pub index: u64,
+  pub id: &'a str,
+  pub name: &'a str,
+  pub arguments: &'a str,
+}
+
 /// One stream's message being assembled.
 pub struct Accumulator {
   state: State,
   error: Option<ProviderError>,
+  /// Snapshots: at most one per this many bytes of a tool call's arguments.
+  snapshot_every: Option<usize>,
+  /// The argument length of each tool call at its last snapshot.
+  snapshot_at: std::collections::HashMap<u64, usize>,
+  /// Snapshots made since the last `take_snapshots`, as JSON.
+  snapshots: Vec<String>,
 }
 
 impl Accumulator {
@@ -98,7 +113,55 @@ impl Accumulator {
       Format::OpenAiResponses => State::OpenAiResponses(openai_responses::Responses::default()),
       Format::AnthropicMessages => State::Anthropic(anthropic::Messages::default()),
     };
-    Accumulator { state, error: None }
+    Accumulator {
+      state,
+      error: None,
+      snapshot_every: None,
+      snapshot_at: Default::default(),
+      snapshots: Vec::new(),
+    }
+  }
+
+  /// Partial snapshots of tool-call arguments, at most once per `bytes` of each call's arguments:
+  /// each costs the length of the text so far, so with `bytes` in proportion to the arguments'
+  /// size the total stays linear.
+  pub fn with_snapshots(mut self, bytes: usize) -> Accumulator {
+    self.snapshot_every = Some(bytes.max(1));
+    self
+  }
+
+  /// The snapshots made since the last call, each `{"index","id","name","arguments"}` as JSON
+  /// (`arguments`: the best-effort parse of the text so far, see `partial`).
+  pub fn take_snapshots(&mut self) -> std::vec::Drain<'_, String> {
+    self.snapshots.drain(..)
+  }
+
+  fn snapshot(&mut self) {
+    let Some(every) = self.snapshot_every else {
+      return;
+    };
+    let (key, tool) = match &mut self.state {
+      State::OpenAiChat(chat) => chat.touched.take().and_then(|k| Some((k, chat.tool(k)?))),
+      State::OpenAiResponses(r) => r.touched.take().and_then(|k| Some((k, r.tool(k)?))),
+      State::Anthropic(m) => m.touched.take().and_then(|k| Some((k, m.tool(k)?))),
+    }
+    .unzip();
+    let (Some(key), Some(tool)) = (key, tool) else {
+      return;
+    };
+    let at = self.snapshot_at.entry(key).or_insert(0);
+    if tool.arguments.len() < *at + every {
+      return;
+    }
+    *at = tool.arguments.len();
+    let arguments = partial::parse_partial(tool.arguments).unwrap_or(Value::Null);
+    let json = serde_json::json!({
+      "index": tool.index,
+      "id": tool.id,
+      "name": tool.name,
+      "arguments": arguments,
+    });
+    self.snapshots.push(json.to_string());
   }
 
   /// One event of the stream (`event` is its type, "message" when it had none). Data that is not
@@ -112,8 +175,9 @@ impl Accumulator {
       State::OpenAiResponses(responses) => responses.event(event, data),
       State::Anthropic(messages) => messages.event(event, data),
     };
-    if let Err(err) = result {
-      self.error = Some(err);
+    match result {
+      Err(err) => self.error = Some(err),
+      Ok(()) => self.snapshot(),
     }
   }
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use super::{parse_arguments, ProviderError};
+use super::{parse_arguments, ProviderError, ToolText};
 
 #[derive(Deserialize)]
 struct Chunk<'a> {
@@ -81,6 +81,8 @@ pub struct Chat {
   service_tier: Option<String>,
   choices: BTreeMap<u64, Choice>,
   usage: Option<Value>,
+  /// The tool call whose arguments the last chunk extended: choice index << 32 | call index.
+  pub touched: Option<u64>,
 }
 
 #[derive(Default)]
@@ -157,11 +159,26 @@ impl Chat {
           }
           if let Some(arguments) = f.arguments {
             call.arguments.push_str(&arguments);
+            self.touched = Some(c.index.unwrap_or(0) << 32 | (t.index.unwrap_or(0) & 0xffff_ffff));
           }
         }
       }
     }
     Ok(())
+  }
+
+  pub fn tool(&self, key: u64) -> Option<ToolText<'_>> {
+    let call = self
+      .choices
+      .get(&(key >> 32))?
+      .tool_calls
+      .get(&(key & 0xffff_ffff))?;
+    Some(ToolText {
+      index: key & 0xffff_ffff,
+      id: &call.id,
+      name: &call.name,
+      arguments: &call.arguments,
+    })
   }
 
   pub fn finish(self) -> Value {

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{append, parse_arguments, ProviderError};
+use super::{append, parse_arguments, ProviderError, ToolText};
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
@@ -34,6 +34,8 @@ struct Envelope<'a> {
 pub struct Responses {
   response: Map<String, Value>,
   items: BTreeMap<u64, Item>,
+  /// The function call whose arguments the last event extended.
+  pub touched: Option<u64>,
 }
 
 struct Item {
@@ -123,11 +125,23 @@ impl Responses {
       "response.function_call_arguments.delta" => {
         if let (Some(delta), Some(item)) = (env.delta, self.items.get_mut(&output)) {
           append(&mut item.fields, "arguments", &delta);
+          self.touched = Some(output);
         }
       }
       _ => {}
     }
     Ok(())
+  }
+
+  pub fn tool(&self, output: u64) -> Option<ToolText<'_>> {
+    let item = self.items.get(&output)?;
+    let text = |key: &str| item.fields.get(key).and_then(Value::as_str).unwrap_or("");
+    Some(ToolText {
+      index: output,
+      id: text("call_id"),
+      name: text("name"),
+      arguments: text("arguments"),
+    })
   }
 
   pub fn finish(mut self) -> Value {

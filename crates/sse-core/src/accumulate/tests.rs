@@ -248,3 +248,66 @@ fn one_character_deltas_are_linear() {
   // Four times the input: linear is ~4x; quadratic would be ~16x. Generous for a busy machine.
   assert!(large < small * 10, "{small:?} -> {large:?}");
 }
+
+#[test]
+fn snapshots_at_most_once_per_n_bytes() {
+  for (format, fixture) in [
+    (Format::OpenAiChat, "openai-chat-tools.sse"),
+    (Format::AnthropicMessages, "anthropic-tools.sse"),
+    (Format::OpenAiResponses, "openai-responses.sse"),
+  ] {
+    let mut acc = Accumulator::new(format).with_snapshots(8);
+    let mut parser = Parser::new(usize::MAX);
+    let mut snapshots: Vec<Value> = Vec::new();
+    parser
+      .feed(&fixture_bytes(fixture), |e| {
+        acc.event(e.event, e.data);
+        snapshots.extend(
+          acc
+            .take_snapshots()
+            .map(|s| serde_json::from_str::<Value>(&s).unwrap()),
+        );
+      })
+      .unwrap();
+    assert!(!snapshots.is_empty(), "{fixture}");
+    for s in &snapshots {
+      assert!(s["arguments"].is_object(), "{fixture}: {s}");
+      assert!(
+        s["name"].is_string() && s["id"].is_string(),
+        "{fixture}: {s}"
+      );
+    }
+    // Without with_snapshots, none.
+    let mut acc = Accumulator::new(format);
+    for e in crate::parser::parse_all(&fixture_bytes(fixture)) {
+      acc.event(&e.event, &e.data);
+      assert_eq!(acc.take_snapshots().count(), 0);
+    }
+  }
+  // 1,000 one-character deltas, a snapshot per 100 bytes: 10 of them, each a prefix of the value.
+  let mut acc = Accumulator::new(Format::AnthropicMessages).with_snapshots(100);
+  acc.event("m", r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"f","input":{}}}"#);
+  let text = format!(r#"{{"a":"{}"}}"#, "x".repeat(992));
+  let mut count = 0;
+  for c in text.chars() {
+    let delta = serde_json::to_string(&c.to_string()).unwrap();
+    acc.event(
+      "m",
+      &format!(r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"input_json_delta","partial_json":{delta}}}}}"#),
+    );
+    for s in acc.take_snapshots() {
+      count += 1;
+      let s: Value = serde_json::from_str(&s).unwrap();
+      let a = s["arguments"]["a"].as_str().unwrap();
+      assert!(
+        a.len() >= count * 100 - 8 && a.bytes().all(|b| b == b'x'),
+        "{s}"
+      );
+    }
+  }
+  assert_eq!(count, 10);
+}
+
+fn fixture_bytes(name: &str) -> Vec<u8> {
+  fixture(name)
+}
