@@ -172,6 +172,12 @@ async function finals(): Promise<void> {
     if (block.type === 'text') void (block.text satisfies string)
     else if (block.type === 'tool_use') void (block.input satisfies unknown)
   }
+  sse.post({
+    url: 'x',
+    accumulate: 'openai-responses',
+    snapshotEvery: 4096,
+    onSnapshot: (s) => void ([s.index, s.id, s.name, s.arguments] satisfies [number, string, string, unknown]),
+  })
   const plain: undefined = await sse.post({ url: 'x' }).final
   const any: import('../index.js').FinalMessage | undefined = await (sse.post({ url: 'x' }) as SseRequest).final
   if (any?.format === 'openai-responses') void (any.output_text satisfies string)
