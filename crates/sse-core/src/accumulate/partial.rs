@@ -39,6 +39,11 @@ pub fn parse_partial(text: &str) -> Option<Value> {
       i += 1;
       continue;
     }
+    // Outside a string, JSON is ASCII: nothing from a non-ASCII byte on can be completed (and a
+    // cut there could fall inside a character).
+    if !b.is_ascii() {
+      break;
+    }
     if in_scalar && !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+')) {
       in_scalar = false;
       safe = Some((i, stack.clone()));
@@ -142,6 +147,9 @@ mod tests {
       ("{\"a\": 1}", Some(json!({ "a": 1 }))),
       ("[\"a\", \"b", Some(json!(["a", "b"]))),
       ("12", Some(json!(12))),
+      // Found by the fuzz target: a cut after a scalar must not fall inside a character.
+      ("{\"a\": 1é", Some(json!({}))),
+      ("[1, tru\u{fffd}]", Some(json!([1]))),
     ];
     for (text, want) in cases {
       assert_eq!(parse_partial(text), *want, "{text:?}");
