@@ -200,6 +200,8 @@ export declare const KIND_ERROR: number
 
 export declare const KIND_FAIL: number
 
+export declare const KIND_FINAL: number
+
 export declare const KIND_ID: number
 
 export declare const KIND_LOG: number
@@ -207,6 +209,8 @@ export declare const KIND_LOG: number
 export declare const KIND_MESSAGE: number
 
 export declare const KIND_OPEN: number
+
+export declare const KIND_SNAPSHOT: number
 
 export declare const KIND_TEXT: number
 
@@ -258,6 +262,26 @@ export interface RequestOptions {
   text?: boolean
   /** Resumable: the id of the generation whose log the events are appended to. */
   generation?: string
+  /**
+   * A JSON Pointer (RFC 6901), e.g. '/choices/0/delta/content': each event's data becomes the
+   * value there, evaluated natively (a string as its text, any other value as its JSON).
+   */
+  select?: string
+  /**
+   * 'keep' (default) or 'drop': what happens to an event whose data is not JSON or has no value
+   * at `select` ('[DONE]', a usage chunk, an error event).
+   */
+  selectMissing?: string
+  /**
+   * 'openai-chat', 'openai-responses' or 'anthropic-messages': assemble the final message
+   * natively; it is handed over once, at the end.
+   */
+  accumulate?: string
+  /**
+   * With `accumulate`: a snapshot of a tool call's arguments parsed so far (best effort), at
+   * most once per this many bytes of them (a SNAPSHOT record, `onSnapshot`).
+   */
+  snapshotEvery?: number
 }
 
 /** Where a client keeps the logs of resumable generations. */

@@ -148,6 +148,29 @@ export interface RequestOptions extends CommonOptions {
   doneData?: string | undefined
   /** Default true: a response that is not text/event-stream fails with BAD_CONTENT_TYPE. */
   strictContentType?: boolean | undefined
+  /**
+   * A JSON Pointer (RFC 6901), e.g. '/choices/0/delta/content': each event's data becomes the value
+   * there, found natively without building a JS object: a JSON string as its text (escapes
+   * decoded), any other value as its JSON text. Applies to `onMessage`, `stream()` and `relay()`.
+   */
+  select?: string | undefined
+  /**
+   * Default 'keep': an event whose data is not JSON or has no value at `select` ('[DONE]', a usage
+   * chunk with empty `choices`, an error event) is delivered as it came; 'drop' skips it.
+   */
+  selectMissing?: 'keep' | 'drop' | undefined
+  /**
+   * Assemble the provider's final message natively as the deltas arrive (text, tool calls with
+   * their arguments parsed once, refusal, stop reason, usage): `request.final` resolves with it.
+   * A provider's error event fails the request with PROVIDER_ERROR. `onMessage` still sees each event.
+   */
+  accumulate?: AccumulateFormat | undefined
+  /**
+   * Bytes, with `accumulate`: at most once per this many bytes of a tool call's arguments,
+   * `onSnapshot` gets them parsed as far as they came (best effort). Each snapshot costs the
+   * arguments' length so far: keep it in proportion to the arguments you expect.
+   */
+  snapshotEvery?: number | undefined
   /** Aborting it is the same as `handle.abort()`. */
   signal?: AbortSignalLike | undefined
   onOpen?: ((res: SseOpenInfo) => void) | undefined
@@ -156,6 +179,20 @@ export interface RequestOptions extends CommonOptions {
   onError?: ((err: SseError) => void) | undefined
   /** Once, when the request has ended for any reason but abort(): also after the final onError. */
   onClose?: (() => void) | undefined
+  /** With `snapshotEvery`: a tool call's arguments so far, after the event that brought them. */
+  onSnapshot?: ((snapshot: ToolCallSnapshot) => void) | undefined
+}
+
+/**
+ * A tool call's arguments while they stream (`snapshotEvery`): `index` is the call's index
+ * (OpenAI chat), its output index (OpenAI responses) or its content block's index (Anthropic).
+ */
+export interface ToolCallSnapshot {
+  index: number
+  id: string
+  name: string
+  /** The JSON so far, closed where it stands: complete members, and a string value as far as it came. */
+  arguments: unknown
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -181,6 +218,7 @@ export type SseErrorCode =
   | 'RESUME_GAP'
   | 'NOT_FOUND'
   | 'FINISHED'
+  | 'PROVIDER_ERROR'
 
 interface SseErrorFields extends Error {
   readonly name: 'SseError'
@@ -199,9 +237,16 @@ export interface SseHttpStatusError extends SseErrorFields {
   body: string
 }
 
+/** A provider's error event in a stream read with `accumulate`: `body` is its error object as JSON. */
+export interface SseProviderError extends SseErrorFields {
+  code: 'PROVIDER_ERROR'
+  status?: undefined
+  body: string
+}
+
 /** Any other failure. */
 export interface SseOtherError extends SseErrorFields {
-  code: Exclude<SseErrorCode, 'HTTP_STATUS'>
+  code: Exclude<SseErrorCode, 'HTTP_STATUS' | 'PROVIDER_ERROR'>
   status?: undefined
   body?: undefined
 }
@@ -212,7 +257,7 @@ export interface SseOtherError extends SseErrorFields {
  * INVALID_OPTIONS). Checking `code` narrows it: after `err.code === 'HTTP_STATUS'`, `status` and
  * `body` are there.
  */
-export type SseError = SseHttpStatusError | SseOtherError
+export type SseError = SseHttpStatusError | SseProviderError | SseOtherError
 export declare const SseError: {
   new (code: SseErrorCode, message: string): SseError
   readonly prototype: SseError
@@ -227,13 +272,137 @@ export declare function isSseError(value: unknown): value is SseError
  */
 export type SseEnd = 'end' | 'done' | 'abort' | 'detach'
 
+/** The stream formats `accumulate` assembles. */
+export type AccumulateFormat = 'openai-chat' | 'openai-responses' | 'anthropic-messages'
+
+/** A tool call of an `openai-chat` final message. */
+export interface OpenAIChatToolCall {
+  index: number
+  id: string
+  type: string
+  function: {
+    name: string
+    /** The arguments' JSON text, as streamed. */
+    arguments: string
+    /** The arguments parsed once, at the end; null when they are not valid JSON. */
+    parsed_arguments: unknown
+  }
+}
+
+/** `accumulate: 'openai-chat'`: the `chat.completion` that the chunks add up to. */
+export interface OpenAIChatFinal {
+  format: 'openai-chat'
+  id: string | null
+  object: 'chat.completion'
+  created: number | null
+  model: string | null
+  system_fingerprint?: string
+  service_tier?: string
+  choices: Array<{
+    index: number
+    finish_reason: string | null
+    message: {
+      role: string
+      content: string | null
+      refusal: string | null
+      tool_calls?: OpenAIChatToolCall[]
+    }
+  }>
+  /** The final usage chunk's (`stream_options: { include_usage: true }`), else null. */
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number; [key: string]: unknown } | null
+}
+
+/** An output item of an `openai-responses` final response (other item types pass through as sent). */
+export type OpenAIResponsesItem =
+  | {
+      type: 'message'
+      id: string
+      role: 'assistant'
+      status: string
+      content: Array<
+        { type: 'output_text'; text: string; annotations?: unknown[] } | { type: 'refusal'; refusal: string }
+      >
+    }
+  | {
+      type: 'function_call'
+      id: string
+      call_id: string
+      name: string
+      status: string
+      /** The arguments' JSON text, as streamed. */
+      arguments: string
+      /** The arguments parsed once, at the end; null when they are not valid JSON. */
+      parsed_arguments: unknown
+    }
+  | { type: 'reasoning'; id: string; summary: unknown[] }
+
+/** `accumulate: 'openai-responses'`: the response, its output assembled from the deltas. */
+export interface OpenAIResponsesFinal {
+  format: 'openai-responses'
+  id: string
+  object: 'response'
+  created_at: number
+  model: string
+  status: string
+  output: OpenAIResponsesItem[]
+  /** The text of every output_text part, joined. */
+  output_text: string
+  usage: { input_tokens: number; output_tokens: number; total_tokens: number; [key: string]: unknown } | null
+  incomplete_details?: unknown
+}
+
+/** A content block of an `anthropic-messages` final message (other block types pass through as sent). */
+export type AnthropicContentBlock =
+  | { type: 'text'; text: string; citations?: unknown[] }
+  | {
+      type: 'tool_use' | 'server_tool_use'
+      id: string
+      name: string
+      /** The input parsed once, at the end (null when its JSON is not valid: see `input_json`). */
+      input: unknown
+      input_json?: string
+    }
+  | { type: 'thinking'; thinking: string; signature: string }
+  | { type: 'redacted_thinking'; data: string }
+
+/** `accumulate: 'anthropic-messages'`: the message, as the Anthropic SDK's `finalMessage()` returns it. */
+export interface AnthropicMessagesFinal {
+  format: 'anthropic-messages'
+  id: string
+  type: 'message'
+  role: 'assistant'
+  model: string
+  content: AnthropicContentBlock[]
+  stop_reason: string | null
+  stop_sequence: string | null
+  /** `message_start`'s usage, updated by `message_delta`'s. */
+  usage: { input_tokens: number; output_tokens: number; [key: string]: unknown }
+}
+
+/** What `accumulate` assembles, told apart by `format`. */
+export type FinalMessage = OpenAIChatFinal | OpenAIResponsesFinal | AnthropicMessagesFinal
+
+/** The final message of a request with `accumulate: F`. */
+export type FinalMessageOf<F> = F extends 'openai-chat'
+  ? OpenAIChatFinal
+  : F extends 'openai-responses'
+    ? OpenAIResponsesFinal
+    : F extends 'anthropic-messages'
+      ? AnthropicMessagesFinal
+      : undefined
+
 /** The abortable handle that post() and request() return (the original front-end `sse` module's `xhr`). */
-export declare class SseRequest {
+export declare class SseRequest<F extends AccumulateFormat | undefined = AccumulateFormat | undefined> {
   private constructor()
   /** Stops the request and closes its connection. Idempotent; no callback runs after it returns. */
   abort(): void
   /** Resolves with how the request ended; rejects with the final SseError. */
   readonly done: Promise<SseEnd>
+  /**
+   * With `accumulate`: the assembled message, once the request ended cleanly (undefined after
+   * abort(), or without `accumulate`); rejects as `done` does (PROVIDER_ERROR for a provider's error event).
+   */
+  readonly final: Promise<FinalMessageOf<F> | undefined>
   /**
    * 0 CONNECTING, 1 OPEN, 2 CLOSED, as EventSource's: inside a callback it describes the event
    * being handled (1 in onOpen and onMessage, 0 in a retried onError, 2 in the final onError and
@@ -251,7 +420,9 @@ export declare class SseRequest {
  * request ends or is aborted, and throws the final SseError; leaving it early aborts the request.
  * A loop that falls behind pauses the reader (at 1,024 queued messages or 1 Mi UTF-16 units).
  */
-export declare class SseStream implements AsyncIterableIterator<SseMessage> {
+export declare class SseStream<
+  F extends AccumulateFormat | undefined = AccumulateFormat | undefined,
+> implements AsyncIterableIterator<SseMessage> {
   private constructor()
   /** Stops the request; the loop ends after the messages already received. */
   abort(): void
@@ -268,11 +439,13 @@ export declare class SseStream implements AsyncIterableIterator<SseMessage> {
   detach(): void
   /** The request's `done`. */
   readonly done: Promise<SseEnd>
+  /** The request's `final` (with `accumulate`). */
+  readonly final: Promise<FinalMessageOf<F> | undefined>
   /** The handle of the underlying request. */
-  readonly request: SseRequest
+  readonly request: SseRequest<F>
   next(): Promise<IteratorResult<SseMessage, undefined>>
   return(): Promise<IteratorResult<SseMessage, undefined>>
-  [Symbol.asyncIterator](): SseStream
+  [Symbol.asyncIterator](): SseStream<F>
   /** A web ReadableStream of the messages; cancelling it aborts the request. */
   toReadableStream(options?: { format?: 'object' | undefined }): ReadableStream<SseMessage>
   /**
@@ -331,6 +504,12 @@ export interface RelayOptions extends RequestOptions, EventStreamOptions {
   request?: { headers: Record<string, string | string[] | undefined> } | undefined
   /** Extra response headers (the event-stream ones win). */
   responseHeaders?: Record<string, string> | undefined
+  /**
+   * Milliseconds, default 0 (each delivery written at once): after a write, the events that arrive
+   * within this window go out together in one write when it ends. The first event of a burst is
+   * never held back; at most 1000.
+   */
+  coalesce?: number | undefined
   /**
    * Log this generation in the client's store so that a browser can resume it on any instance
    * (`client.resume`). The response's headers go out once the log is open; the browser leaving
@@ -391,17 +570,20 @@ export declare class ServerSentEvents {
   /** The instance's id, unique within its SSEClient: `client.get(id)` returns this instance. */
   readonly id: number
   /** A streaming POST (the original front-end `sse` module's `post`). */
-  post(options: RequestOptions): SseRequest
+  post<F extends AccumulateFormat | undefined = undefined>(options: RequestOptions & { accumulate?: F }): SseRequest<F>
   /** A streaming request with any of GET, POST, PUT, PATCH, DELETE (default POST). */
-  request(options: RequestOptions & { method?: HttpMethod | Lowercase<HttpMethod> | undefined }): SseRequest
+  request<F extends AccumulateFormat | undefined = undefined>(
+    options: RequestOptions & { accumulate?: F; method?: HttpMethod | Lowercase<HttpMethod> | undefined },
+  ): SseRequest<F>
   /** The same request as `request` (POST unless `method` says otherwise), as an async iterator of messages. */
-  stream(
+  stream<F extends AccumulateFormat | undefined = undefined>(
     options: Omit<RequestOptions, 'onMessage'> & {
+      accumulate?: F
       method?: HttpMethod | Lowercase<HttpMethod> | undefined
       /** Log this generation in the client's store (see RelayOptions.resumable). */
       resumable?: ResumableOption | undefined
     },
-  ): SseStream
+  ): SseStream<F>
   /**
    * Relays a request to a Node response as an event stream: headers at once, exact re-encoding,
    * the upstream aborted when the browser leaves, heartbeats, back-pressure, a terminal error event.

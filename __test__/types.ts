@@ -218,3 +218,40 @@ const stopTracing: () => void = instrument({})
 // @ts-expect-error the tracer provider must be one
 instrument({ tracerProvider: 1 })
 void [openCount, byCode, onEnd, onStart, onOpen, onReconnect, onFinal, onRelayEnd, stopTracing]
+// select and accumulate: `final` is typed by the format, and the union narrows on `format`.
+async function finals(): Promise<void> {
+  const chat = sse.post({
+    url: 'x',
+    select: '/choices/0/delta/content',
+    selectMissing: 'drop',
+    accumulate: 'openai-chat',
+  })
+  const message = await chat.final
+  if (message !== undefined) {
+    const content: string | null = message.choices[0]!.message.content
+    const args: unknown = message.choices[0]!.message.tool_calls?.[0]?.function.parsed_arguments
+    void [content, args]
+  }
+  const claude = await sse.stream({ url: 'x', accumulate: 'anthropic-messages' }).final
+  for (const block of claude?.content ?? []) {
+    if (block.type === 'text') void (block.text satisfies string)
+    else if (block.type === 'tool_use') void (block.input satisfies unknown)
+  }
+  sse.post({
+    url: 'x',
+    accumulate: 'openai-responses',
+    snapshotEvery: 4096,
+    onSnapshot: (s) => void ([s.index, s.id, s.name, s.arguments] satisfies [number, string, string, unknown]),
+  })
+  const plain: undefined = await sse.post({ url: 'x' }).final
+  const any: import('../index.js').FinalMessage | undefined = await (sse.post({ url: 'x' }) as SseRequest).final
+  if (any?.format === 'openai-responses') void (any.output_text satisfies string)
+  // @ts-expect-error not a format
+  sse.post({ url: 'x', accumulate: 'openai' })
+  // @ts-expect-error selectMissing is 'keep' or 'drop'
+  sse.post({ url: 'x', select: '/a', selectMissing: 'skip' })
+  const err = {} as SseError
+  if (err.code === 'PROVIDER_ERROR') void (err.body satisfies string)
+  void plain
+}
+void finals

@@ -163,6 +163,7 @@ async function scenarioB(client) {
     allOpenSeconds: allOpenMs === null ? null : allOpenMs / 1000,
     cpuPercent: (100 * m.cpuSeconds) / m.wallSeconds,
     jsBusyPercent: (100 * m.jsBusySeconds) / m.wallSeconds,
+    jsBusyUsPerEvent: sink.events > 0 ? (1e6 * m.jsBusySeconds) / sink.events : null,
     cpuMsPer1kEvents: sink.events > 0 ? (1e6 * m.cpuSeconds) / sink.events : null,
     eldP50Ms: beyondTimer(delay.percentile(50)),
     eldP99Ms: beyondTimer(delay.percentile(99)),

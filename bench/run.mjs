@@ -3,7 +3,7 @@
 //
 //   node bench/run.mjs [--scenarios A,B,C,D,E] [--runs 3]
 //                      [--clients native,fetch,eventsource,fes,compat-eventsource,compat-fes,
-//                                 compat-eventsource-fetch,compat-fes-fetch,raw]
+//                                 compat-eventsource-fetch,compat-fes-fetch,raw,native-parse,native-select]
 //                      [--scale 1] [--streams 1000,5000] [--out bench/results.md]
 //
 // Every (scenario, run, client) gets a fresh load server (server.mjs) and a fresh client process
@@ -25,6 +25,8 @@ const CLIENT = path.join(HERE, 'client.mjs')
 const CLIENTS = {
   native: 'native-sse',
   'native-diag': 'native-sse, every diagnostics channel subscribed',
+  'native-parse': 'native-sse, JSON.parse of each event for its content',
+  'native-select': "native-sse, select: '/choices/0/delta/content'",
   fetch: 'fetch + eventsource-parser',
   eventsource: 'eventsource',
   fes: '@microsoft/fetch-event-source',
@@ -34,6 +36,7 @@ const CLIENTS = {
   'compat-fes-fetch': 'native-sse/fetch-event-source, custom fetch',
   raw: 'raw socket (floor)',
 }
+const AI_CLIENTS = new Set(['native-parse', 'native-select'])
 const SCENARIOS = ['A', 'B', 'C', 'D', 'E']
 
 const USAGE = `usage: node bench/run.mjs [--scenarios A,B,C,D,E] [--runs 3] [--clients ${Object.keys(CLIENTS).join(',')}]
@@ -51,10 +54,12 @@ const { values: args } = parseArgs({
   options: {
     scenarios: { type: 'string', default: SCENARIOS.join(',') },
     runs: { type: 'string', default: '3' },
+    // native-diag (bench/results-diagnostics.md) and the native-parse/native-select pair (select,
+    // bench/results-ai.md) are asked for by name.
     clients: {
       type: 'string',
       default: Object.keys(CLIENTS)
-        .filter((c) => c !== 'native-diag')
+        .filter((c) => c !== 'native-diag' && !AI_CLIENTS.has(c))
         .join(','),
     },
     scale: { type: 'string', default: '1' },
@@ -126,6 +131,7 @@ function plan(scenario) {
           ['all open s', 'allOpenSeconds', 2],
           ['CPU %', 'cpuPercent', 0],
           ['JS busy %', 'jsBusyPercent', 0],
+          ['JS busy µs/ev', 'jsBusyUsPerEvent', 2],
           ['CPU ms/1k ev', 'cpuMsPer1kEvents', 1],
           ['ELD p50 ms', 'eldP50Ms', 2],
           ['ELD p99 ms', 'eldP99Ms', 1],

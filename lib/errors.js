@@ -24,6 +24,7 @@ const CODES = new Set([
   'RESUME_GAP',
   'NOT_FOUND',
   'FINISHED',
+  'PROVIDER_ERROR',
 ])
 
 class SseError extends Error {

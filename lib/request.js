@@ -25,6 +25,14 @@ class SseRequest {
     return this.#state.done
   }
 
+  /**
+   * With `accumulate`: resolves with the assembled message once the request ended cleanly
+   * (undefined without `accumulate`, or after abort()); rejects as `done` does.
+   */
+  get final() {
+    return this.#state.finalMessage()
+  }
+
   /** 0 CONNECTING, 1 OPEN, 2 CLOSED, as of the callback being run. */
   get readyState() {
     return this.#state.readyState

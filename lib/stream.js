@@ -109,6 +109,11 @@ class SseStream {
     return this.#state.done
   }
 
+  /** The request's `final`: with `accumulate`, the assembled message. */
+  get final() {
+    return this.#state.finalMessage()
+  }
+
   /** The handle of the underlying request. */
   get request() {
     return this.#request

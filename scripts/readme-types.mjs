@@ -14,6 +14,8 @@ const free = {
   url: 'declare const url: string',
   headers: 'declare const headers: Record<string, string>',
   sse: "declare const sse: import('native-sse').ServerSentEvents",
+  messages: 'declare const messages: object[]',
+  tools: 'declare const tools: object[]',
   app: [
     'type Req = { body: object; params: Record<string, string> }',
     "type Res = import('node:http').ServerResponse & { json(value: unknown): void }",

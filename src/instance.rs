@@ -19,6 +19,7 @@ use crate::handle::{abort_all, lock, Registry, RequestShared};
 use crate::log::LogWriter;
 use crate::options::{FollowOptions, RequestOptions};
 use crate::records::{End, Mode};
+use crate::select::EventFilter;
 use crate::sink::RecordSink;
 
 /// Request ids are unique per process, so records of different environments never collide.
@@ -113,13 +114,21 @@ impl NativeInstance {
   #[napi]
   pub fn start(&self, env: Env, mut options: RequestOptions) -> napi::Result<u32, Code> {
     let generation = options.generation.take();
+    let filter = EventFilter::new(
+      options.select.as_deref(),
+      options.select_missing.as_deref(),
+      options.accumulate.as_deref(),
+      options.snapshot_every,
+    )
+    .map_err(throw)?;
     if let Some(generation) = &generation {
       sse_store::validate_id(generation).map_err(store_input)?;
     }
     let (cfg, mode) = self.resolve(options)?;
     let http = self.http()?;
     let target = (cfg.method.clone(), cfg.url.clone());
-    let (id, cancel, sink) = self.open(&env, mode, Some(target))?;
+    let (id, cancel, mut sink) = self.open(&env, mode, Some(target))?;
+    sink.set_filter(filter);
     // The task's clone of the HTTP client goes when the task ends, aborted or not.
     let context = Arc::clone(&self.context);
     let requests = Arc::clone(&self.requests);
@@ -220,6 +229,13 @@ impl NativeInstance {
   /// a request whose body is read first (a Blob) fails at once on bad options.
   #[napi]
   pub fn check(&self, options: RequestOptions) -> napi::Result<(), Code> {
+    EventFilter::new(
+      options.select.as_deref(),
+      options.select_missing.as_deref(),
+      options.accumulate.as_deref(),
+      options.snapshot_every,
+    )
+    .map_err(throw)?;
     self.resolve(options)?;
     self.http().map(drop)
   }

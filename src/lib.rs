@@ -16,6 +16,7 @@ mod options;
 mod parser;
 mod records;
 mod runtime;
+mod select;
 mod sink;
 mod stats;
 mod store;

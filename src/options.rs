@@ -77,6 +77,18 @@ pub struct RequestOptions {
   pub text: Option<bool>,
   /// Resumable: the id of the generation whose log the events are appended to.
   pub generation: Option<String>,
+  /// A JSON Pointer (RFC 6901), e.g. '/choices/0/delta/content': each event's data becomes the
+  /// value there, evaluated natively (a string as its text, any other value as its JSON).
+  pub select: Option<String>,
+  /// 'keep' (default) or 'drop': what happens to an event whose data is not JSON or has no value
+  /// at `select` ('[DONE]', a usage chunk, an error event).
+  pub select_missing: Option<String>,
+  /// 'openai-chat', 'openai-responses' or 'anthropic-messages': assemble the final message
+  /// natively; it is handed over once, at the end.
+  pub accumulate: Option<String>,
+  /// With `accumulate`: a snapshot of a tool call's arguments parsed so far (best effort), at
+  /// most once per this many bytes of them (a SNAPSHOT record, `onSnapshot`).
+  pub snapshot_every: Option<f64>,
 }
 
 /// A resumed reader of a generation's log.

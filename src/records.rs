@@ -16,6 +16,8 @@
 //! | ID 6      | `[6, id, len]`                                    | the new last event id             |
 //! | TEXT 7    | `[7, id, len]`                                    | events as `text/event-stream`     |
 //! | LOG 8     | `[8, id, len]`                                    | the generation id                 |
+//! | FINAL 9   | `[9, id, len]`                                    | JSON of the assembled message     |
+//! | SNAPSHOT 10 | `[10, id, len]`                                 | JSON of a tool call's snapshot    |
 //!
 //! A request started with `text: true` (a relay, `Mode::Text`) gets its events as TEXT records instead of
 //! MESSAGE records: the events of one read re-encoded by `sse_core::encode` in one string, so the
@@ -30,6 +32,10 @@
 //! refuses is reported before any header. A resumable request's events carry the log's ids.
 //! `EventStreamParser` (src/parser.rs) emits MESSAGE, ID and FAIL records with request id 0 for a
 //! stream fed from JS; lib/compat/fetch-transport.js decodes those.
+//! SNAPSHOT (`snapshotEvery`) follows the record of the event that brought it (in TEXT mode, the
+//! events before it are flushed first): `{index, id, name, arguments}`.
+//! FINAL carries the message that `accumulate` assembled, right before the END record of a request
+//! that ended cleanly (a provider's error event ends it with FAIL `PROVIDER_ERROR` instead).
 //! END and FAIL are a request's last record. `__test__/fixtures/records.json` pins the layout from
 //! both sides: `golden_fixture` below encodes it, __test__/core/records.test.mjs decodes it.
 
@@ -55,6 +61,10 @@ pub const KIND_ID: u32 = 6;
 pub const KIND_TEXT: u32 = 7;
 #[napi]
 pub const KIND_LOG: u32 = 8;
+#[napi]
+pub const KIND_FINAL: u32 = 9;
+#[napi]
+pub const KIND_SNAPSHOT: u32 = 10;
 /// A length or value that is not present.
 #[napi]
 pub const NONE: u32 = u32::MAX;
@@ -290,6 +300,18 @@ impl Records {
     self.push_json(KIND_FAIL, &error_json_code(code, message));
   }
 
+  /// The message `accumulate` assembled, as JSON.
+  pub fn final_message(&mut self, json: &str) {
+    self.flush_text();
+    self.push_json(KIND_FINAL, json);
+  }
+
+  /// A snapshot of a tool call's arguments (`snapshotEvery`), as JSON.
+  pub fn snapshot(&mut self, json: &str) {
+    self.flush_text();
+    self.push_json(KIND_SNAPSHOT, json);
+  }
+
   /// The log of this resumable request is open.
   pub fn log(&mut self, generation: &str) {
     self.flush_text();
@@ -413,6 +435,8 @@ mod tests {
       2,
     );
     let mut c = Records::new(9, Mode::Messages);
+    c.snapshot(r#"{"index":0,"id":"call","name":"f","arguments":{"q":"caf"}}"#);
+    c.final_message(r#"{"format":"openai-chat","choices":[{"message":{"content":"hé 😀"}}]}"#);
     c.end(End::Body);
     let mut d = Records::new(10, Mode::Text);
     d.open(200, &http::HeaderMap::new());

@@ -16,6 +16,7 @@ use crate::delivery::Hub;
 use crate::handle::RequestShared;
 use crate::log::{terminal_event, LogWriter};
 use crate::records::{End, Mode, Records};
+use crate::select::{EventFilter, Filtered};
 use crate::stats::Stats;
 
 /// The core's `Sink` for one request: encodes what happens into records and hands them to the hub
@@ -31,6 +32,8 @@ pub struct RecordSink {
   bytes: u64,
   /// Counted in the client's open requests until `close_stats` (or the drop of an aborted one).
   counted_open: bool,
+  /// `select` and `accumulate` (src/select.rs), applied to each event before it goes anywhere.
+  filter: EventFilter,
 }
 
 impl RecordSink {
@@ -50,7 +53,12 @@ impl RecordSink {
       events: 0,
       bytes: 0,
       counted_open: true,
+      filter: EventFilter::default(),
     }
+  }
+
+  pub fn set_filter(&mut self, filter: EventFilter) {
+    self.filter = filter;
   }
 
   /// The request is no longer open: said before its last record is handed over, so that
@@ -146,6 +154,13 @@ impl RecordSink {
 
   /// The request is over: its last record. A resumable request writes its terminal entry first.
   pub async fn end(mut self, how: End) {
+    // `accumulate`: the final message (a FINAL record before END), or the provider's error.
+    if let Some(accumulator) = self.filter.accumulator.take() {
+      match accumulator.finish() {
+        Ok(json) => self.records.final_message(&json),
+        Err(err) => return self.fail(&err.into(), 0).await,
+      }
+    }
     if let Some(mut log) = self.log.take() {
       let terminal = match how {
         End::Body => Terminal::End,
@@ -207,6 +222,13 @@ impl RecordSink {
     }
   }
 
+  /// `snapshotEvery`: the snapshots the last event brought, after its own record.
+  fn snapshots(&mut self) {
+    for snapshot in self.filter.snapshots() {
+      self.records.snapshot(&snapshot);
+    }
+  }
+
   pub fn id(&self) -> u32 {
     self.shared.id
   }
@@ -235,14 +257,30 @@ impl sse_core::Sink for RecordSink {
 
   fn event(&mut self, event: Event<'_>) -> Result<(), Error> {
     self.events += 1;
+    let selected;
+    let event = match self.filter.apply(event.event, event.data) {
+      Filtered::Unchanged => event,
+      Filtered::Dropped => {
+        self.snapshots();
+        return Ok(());
+      }
+      Filtered::Selected(value) => {
+        selected = value;
+        Event {
+          data: selected.as_str(),
+          ..event
+        }
+      }
+    };
     match &mut self.log {
       Some(log) => {
         self.records.check_size(&event)?;
         log.push(&event);
-        Ok(())
       }
-      None => self.records.message(&event),
+      None => self.records.message(&event)?,
     }
+    self.snapshots();
+    Ok(())
   }
 
   fn last_event_id(&mut self, id: &str) {

@@ -26,6 +26,7 @@ test('the golden record fixture decodes to the callbacks, states and ends it enc
         snap('error', { code: err.code, attempt: err.attempt, willRetry: err.willRetry, status: err.status }),
       onClose: () => snap('close'),
       onText: id === 10 ? (text) => snap('text', text) : undefined,
+      onSnapshot: (snapshot) => snap('snapshot', snapshot),
     })
     register(states[id])
   }
@@ -50,6 +51,7 @@ test('the golden record fixture decodes to the callbacks, states and ends it enc
     ['release', 8],
     ['error', 8, 2, '', { code: 'HTTP_STATUS', attempt: 2, willRetry: false, status: 503 }],
     ['close', 8, 2, '', undefined],
+    ['snapshot', 9, 0, '', { index: 0, id: 'call', name: 'f', arguments: { q: 'caf' } }],
     ['release', 9],
     ['close', 9, 2, '', undefined],
     ['open', 10, 1, '', { status: 200, headers: {} }],
@@ -61,4 +63,10 @@ test('the golden record fixture decodes to the callbacks, states and ends it enc
   assert.equal(await states[7].done, 'done')
   await assert.rejects(states[8].done, { code: 'HTTP_STATUS', body: 'busy' })
   assert.equal(await states[9].done, 'end')
+  // FINAL: the message `accumulate` assembled, parsed once `final` is read.
+  assert.deepEqual(await states[9].finalMessage(), {
+    format: 'openai-chat',
+    choices: [{ message: { content: 'hé 😀' } }],
+  })
+  assert.equal(await states[7].finalMessage(), undefined)
 })

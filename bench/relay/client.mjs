@@ -13,7 +13,11 @@ const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity })
 const out = { events: 0, corrupted: 0, errors: 0, incomplete: 0, latencies: [], firsts: [] }
 const now = () => performance.timeOrigin + performance.now()
 
+// The select variants send the token alone: valid, but without a stamp (no latency).
+const UNSTAMPED = -1
+
 function check(data) {
+  if (data === 'tok') return UNSTAMPED
   try {
     const v = JSON.parse(data)
     if (typeof v.t !== 'number') return null
@@ -65,7 +69,7 @@ function stream() {
           }
           out.events++
           count++
-          out.latencies.push(Math.round((arrived - t) * 100) / 100)
+          if (t !== UNSTAMPED) out.latencies.push(Math.round((arrived - t) * 100) / 100)
         }
       })
       res.on('end', () => {

@@ -10,6 +10,11 @@
 //   raw        the fetch body piped to res as bytes (the floor: not event-aware)
 //   resumable  sse.relay(res, { resumable: { id } }) on the in-process store (every event logged)
 //   resumable-redis  the same on Redis (config.storeUrl, a redis-server started by bench/relay.mjs)
+//   select     sse.relay(res, { select: '/choices/0/delta/content' })  (the token picked natively)
+//   transform-select  sse.relay(res, { transform }) picking the same token in JS (JSON.parse)
+//   coalesce   sse.relay(res, { coalesce: 16 })
+//
+// Every res.write/res.end call is counted (`writes` in the stats): one call is one socket write.
 //
 // The upstream body is { count, rate, ts: true } from argv[3] (JSON), except that a downstream request
 // with ?count=N (the warm-up) asks for N events at full speed. IPC: sends {port}; 'start' resets the
@@ -35,9 +40,43 @@ function open(res) {
   res.flushHeaders()
 }
 
+let writes = 0
+for (const name of ['write', 'end']) {
+  const original = http.ServerResponse.prototype[name]
+  http.ServerResponse.prototype[name] = function counted(...args) {
+    writes++
+    return original.apply(this, args)
+  }
+}
+
 const variants = {
   relay(res, body) {
     relay(res, { url: upstreamUrl, body, doneData: '[DONE]', reconnectCount: 0 })
+  },
+  select(res, body) {
+    relay(res, {
+      url: upstreamUrl,
+      body,
+      doneData: '[DONE]',
+      reconnectCount: 0,
+      select: '/choices/0/delta/content',
+      selectMissing: 'drop',
+    })
+  },
+  'transform-select'(res, body) {
+    relay(res, {
+      url: upstreamUrl,
+      body,
+      doneData: '[DONE]',
+      reconnectCount: 0,
+      transform(msg) {
+        const token = JSON.parse(msg.data).choices[0]?.delta?.content
+        return token === undefined ? null : { data: token }
+      },
+    })
+  },
+  coalesce(res, body) {
+    relay(res, { url: upstreamUrl, body, doneData: '[DONE]', reconnectCount: 0, coalesce: 16 })
   },
   transform(res, body) {
     relay(res, {
@@ -153,7 +192,7 @@ process.on('message', (msg) => {
   if (msg === 'start') {
     globalThis.gc?.()
     const rss = process.memoryUsage.rss()
-    marks = { cpu: process.cpuUsage(), at: performance.now(), rss }
+    marks = { cpu: process.cpuUsage(), at: performance.now(), rss, writes }
     peakRss = rss
     clearInterval(sampler)
     sampler = setInterval(() => {
@@ -169,6 +208,7 @@ process.on('message', (msg) => {
     process.send({
       stats: {
         cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        writes: writes - marks.writes,
         wallSeconds: (performance.now() - marks.at) / 1000,
         eldP50Ms: beyondTimer(delay.percentile(50)),
         eldP99Ms: beyondTimer(delay.percentile(99)),

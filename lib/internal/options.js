@@ -12,7 +12,7 @@
 
 const { invalidOptions, invalidUrl, typeName } = require('../errors.js')
 
-const CALLBACKS = ['onOpen', 'onMessage', 'onError', 'onClose']
+const CALLBACKS = ['onOpen', 'onMessage', 'onError', 'onClose', 'onSnapshot']
 // 'pem' is a string or binary data.
 const REQUEST_FIELDS = {
   timeout: 'number',
@@ -24,6 +24,10 @@ const REQUEST_FIELDS = {
   strictContentType: 'boolean',
   retryDelay: 'number',
   maxEventSize: 'number',
+  select: 'string',
+  selectMissing: 'string',
+  accumulate: 'string',
+  snapshotEvery: 'number',
 }
 const CLIENT_FIELDS = {
   baseUrl: 'string',

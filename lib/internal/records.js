@@ -11,7 +11,15 @@ const { opened, reconnecting, logOpened } = require('./diagnostics.js')
 /** The `deliver` function for the binding's kinds (`binding.KIND_*`, `binding.NONE`). */
 function createDecoder(kinds) {
   const { KIND_OPEN: OPEN, KIND_MESSAGE: MESSAGE, KIND_ERROR: ERROR, KIND_END: END } = kinds
-  const { KIND_FAIL: FAIL, KIND_ID: ID, KIND_TEXT: TEXT, KIND_LOG: LOG, NONE } = kinds
+  const {
+    KIND_FAIL: FAIL,
+    KIND_ID: ID,
+    KIND_TEXT: TEXT,
+    KIND_LOG: LOG,
+    KIND_FINAL: FINAL,
+    KIND_SNAPSHOT: SNAPSHOT,
+    NONE,
+  } = kinds
 
   return function deliver(texts, meta, ends) {
     const n = meta.length
@@ -89,6 +97,11 @@ function createDecoder(kinds) {
           if (state.diag !== null) reconnecting(state, fields, err)
           call(state, state.onError, err)
           state.attempt = fields.attempt + 1
+        } else if (kind === SNAPSHOT) {
+          if (state.onSnapshot !== undefined) call(state, state.onSnapshot, JSON.parse(value))
+        } else if (kind === FINAL) {
+          // Parsed when `final` is read: a relay never reads it.
+          state.finalText = value
         } else if (kind === LOG) {
           if (state.diag !== null) logOpened(state)
           call(state, state.onLog, value)

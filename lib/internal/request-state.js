@@ -48,7 +48,7 @@ class RequestState {
    * @param {object} native the binding's NativeInstance that started the request
    * @param {number | undefined} id the request's id (unique in the process); undefined until a
    *   request whose body is read first has started
-   * @param {object} callbacks onOpen, onMessage, onError, onClose, and a relay's onText
+   * @param {object} callbacks onOpen, onMessage, onError, onClose, onSnapshot, and a relay's onText
    */
   constructor(native, id, callbacks) {
     this.native = native
@@ -66,6 +66,8 @@ class RequestState {
     this.onMessage = callbacks.onMessage
     this.onError = callbacks.onError
     this.onClose = callbacks.onClose
+    // `snapshotEvery`: a tool call's arguments parsed so far (SNAPSHOT records).
+    this.onSnapshot = callbacks.onSnapshot
     // A relay's: the events of one read as event-stream text (TEXT records), instead of onMessage.
     this.onText = callbacks.onText
     // A resumable request's: its log is open (LOG record), before any other record.
@@ -80,6 +82,10 @@ class RequestState {
     // (lib/internal/diagnostics.js), and when it started; null: nothing is published for it.
     this.diag = null
     this.diagStart = 0
+    // `accumulate`: the assembled message's JSON (FINAL record), and the `final` promise, made
+    // when first read.
+    this.finalText = undefined
+    this.final = undefined
     this.signal = null
     this.onAbort = null
     this.done = new Promise((resolve, reject) => {
@@ -88,6 +94,18 @@ class RequestState {
     })
     // Marked handled: a request nobody awaits must not crash the process when it fails.
     this.done.catch(noop)
+  }
+
+  /**
+   * The request's `final`: the message `accumulate` assembled once the request ended cleanly,
+   * undefined without `accumulate` or after abort(); rejects as `done` does. Made once, marked handled.
+   */
+  finalMessage() {
+    if (this.final === undefined) {
+      this.final = this.done.then(() => (this.finalText === undefined ? undefined : JSON.parse(this.finalText)))
+      this.final.catch(noop)
+    }
+    return this.final
   }
 
   /** Stops reading the socket once the batch in flight is handed over; idempotent. */

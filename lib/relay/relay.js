@@ -46,6 +46,8 @@ function checkResponse(res, who) {
  * - `responseHeaders`: extra response headers (the event-stream ones win).
  * - `resumable: { id }`: log the generation `id` in the client's store (see docs/resuming.md);
  *   its terminal events are the log's, so `transform`, `errorEvent` and `endEvent` do not apply.
+ * - `coalesce`: ms (default 0: every delivery is written at once). The events that arrive within
+ *   the window after a write go out together in one write at its end (node-writer.js).
  * Throws synchronously what `sse.request()` throws (bad options) before any header is sent.
  * Returns a RelayHandle { abort(), request, done, error } where `done` resolves with how the
  * relay ended: 'end' (upstream ended), 'done' (doneData), 'abort' (abort() or the signal),
@@ -63,6 +65,7 @@ function relay(startRequest, res, options = {}) {
     endEvent,
     forwardLastEventId,
     responseHeaders,
+    coalesce,
     request: incoming,
     // Read by resumableId() below; not a request option.
     resumable: _resumable,
@@ -75,6 +78,9 @@ function relay(startRequest, res, options = {}) {
     throw invalidOptions('resumable relays write the log as it is: transform cannot be combined with resumable')
   }
   const interval = heartbeatMs(heartbeat)
+  if (coalesce !== undefined && !(typeof coalesce === 'number' && coalesce >= 0 && coalesce <= 1000)) {
+    throw new TypeError(`relay: coalesce must be a number of ms from 0 to 1000, got ${coalesce}`)
+  }
   if (forwardLastEventId) {
     const header = (incoming ?? res.req)?.headers?.['last-event-id']
     if (typeof header === 'string' && header !== '') requestOptions.lastEventId = header
@@ -87,6 +93,7 @@ function relay(startRequest, res, options = {}) {
   return serve(res, {
     diag,
     interval,
+    coalesce: coalesce ?? 0,
     errorEvent,
     endText,
     responseHeaders,
@@ -129,7 +136,10 @@ function resume(startFollow, res, options) {
   })
 }
 
-function serve(res, { diag, interval, errorEvent, endText, responseHeaders, transform, logged, follows, start }) {
+function serve(
+  res,
+  { diag, interval, coalesce = 0, errorEvent, endText, responseHeaders, transform, logged, follows, start },
+) {
   const encode = createEncoder()
   let writeText = null
   let failure
@@ -214,6 +224,7 @@ function serve(res, { diag, interval, errorEvent, endText, responseHeaders, tran
   }
   const writer = createResponseWriter(res, {
     interval,
+    coalesce,
     onClose() {
       leave()
       resolveDone('closed')

@@ -24,10 +24,12 @@ pub enum ErrorCode {
   ClientClosed,
   /// A request on an instance after `delete()` or `clear()` removed it from its client.
   InstanceDeleted,
+  /// An AI provider's error event in a stream read with `accumulate`.
+  ProviderError,
 }
 
 impl ErrorCode {
-  pub const ALL: [ErrorCode; 12] = [
+  pub const ALL: [ErrorCode; 13] = [
     ErrorCode::Timeout,
     ErrorCode::HttpStatus,
     ErrorCode::BadContentType,
@@ -40,6 +42,7 @@ impl ErrorCode {
     ErrorCode::BadContentEncoding,
     ErrorCode::ClientClosed,
     ErrorCode::InstanceDeleted,
+    ErrorCode::ProviderError,
   ];
 
   pub fn as_str(self) -> &'static str {
@@ -56,6 +59,7 @@ impl ErrorCode {
       ErrorCode::BadContentEncoding => "BAD_CONTENT_ENCODING",
       ErrorCode::ClientClosed => "CLIENT_CLOSED",
       ErrorCode::InstanceDeleted => "INSTANCE_DELETED",
+      ErrorCode::ProviderError => "PROVIDER_ERROR",
     }
   }
 }
@@ -257,7 +261,8 @@ mod tests {
         "REDIRECT",
         "BAD_CONTENT_ENCODING",
         "CLIENT_CLOSED",
-        "INSTANCE_DELETED"
+        "INSTANCE_DELETED",
+        "PROVIDER_ERROR"
       ]
     );
   }
@@ -283,6 +288,7 @@ mod tests {
       (Error::new(ErrorCode::BadContentEncoding, "c"), false),
       (Error::new(ErrorCode::ClientClosed, "c"), false),
       (Error::new(ErrorCode::InstanceDeleted, "i"), false),
+      (Error::new(ErrorCode::ProviderError, "p"), false),
     ];
     for (err, retryable) in table {
       assert_eq!(err.is_retryable(), retryable, "{err}");

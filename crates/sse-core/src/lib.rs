@@ -1,6 +1,7 @@
 #![deny(clippy::all)]
 //! The pure-Rust core of native-sse: no napi here, so everything is testable with `cargo test`.
 
+pub mod accumulate;
 pub mod decode;
 pub mod dns;
 pub mod encode;
@@ -13,6 +14,7 @@ pub mod redact;
 pub mod redirect;
 pub mod request;
 pub mod retry;
+pub mod select;
 pub mod tls;
 pub mod upload;
 
