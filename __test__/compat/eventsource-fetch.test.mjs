@@ -7,6 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { EventSource } from 'native-sse/eventsource'
 import { startServer, sse, unusedPort } from '../helpers/server.mjs'
+import { recordingFetch, oneByteChunks } from '../helpers/custom-fetch.mjs'
 
 /** Logs every event of `es` as [type, readyState at dispatch, event]; `until(pred)` waits for pred(log). */
 function record(es, extra = []) {
@@ -30,32 +31,6 @@ function record(es, extra = []) {
   log.count = (type) => log.filter(([t]) => t === type).length
   log.errors = () => log.filter(([t]) => t === 'error').map(([, state, event]) => [state, event.message])
   return log
-}
-
-/**
- * A custom fetch over the global one that records each call as { input, init } (headers copied,
- * as they were at the call). `steps[i]`, when given, replaces call i: it gets (input, init) and
- * returns what the fetch returns.
- */
-function recordingFetch(steps = []) {
-  const calls = []
-  const fn = (input, init) => {
-    calls.push({ input, init: { ...init, headers: { ...init.headers } } })
-    const step = steps[calls.length - 1]
-    return step === undefined ? fetch(input, init) : step(input, init)
-  }
-  fn.calls = calls
-  return fn
-}
-
-/** A Response whose body is the given one re-cut into one-byte chunks. */
-function oneByteChunks(response) {
-  const split = new TransformStream({
-    transform(chunk, controller) {
-      for (const byte of chunk) controller.enqueue(new Uint8Array([byte]))
-    },
-  })
-  return new Response(response.body.pipeThrough(split), { status: response.status, headers: response.headers })
 }
 
 test('the custom fetch gets the URL and the package init; onopen, onmessage, addEventListener and named events fire', async () => {

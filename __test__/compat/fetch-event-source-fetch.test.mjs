@@ -7,33 +7,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { fetchEventSource } from 'native-sse/fetch-event-source'
 import { startServer, sse } from '../helpers/server.mjs'
+import { recordingFetch, oneByteChunks } from '../helpers/custom-fetch.mjs'
 
 class FatalError extends Error {}
-
-/**
- * A custom fetch over the global one that records each call as { input, init } (headers copied).
- * `steps[i]`, when given, replaces call i: it gets (input, init) and returns what fetch returns.
- */
-function recordingFetch(steps = []) {
-  const calls = []
-  const fn = (input, init) => {
-    calls.push({ input, init: { ...init, headers: { ...init.headers } } })
-    const step = steps[calls.length - 1]
-    return step === undefined ? fetch(input, init) : step(input, init)
-  }
-  fn.calls = calls
-  return fn
-}
-
-/** A Response whose body is the given one re-cut into one-byte chunks. */
-function oneByteChunks(response) {
-  const split = new TransformStream({
-    transform(chunk, controller) {
-      for (const byte of chunk) controller.enqueue(new Uint8Array([byte]))
-    },
-  })
-  return new Response(response.body.pipeThrough(split), { status: response.status, headers: response.headers })
-}
 
 test('the custom fetch gets the input and the rest of init with headers and a signal; onopen gets its Response; onmessage, onclose, resolved', async () => {
   const srv = await startServer((req, res) =>
