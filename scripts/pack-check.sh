@@ -138,7 +138,9 @@ if [[ "$ignore_scripts" == 1 ]]; then
     echo "pack:check: the package loaded without a binary" >&2
     exit 1
   fi
-  sed 's/^/   /' "$tmp/unsupported/load.err" | head -20
+  # The first 20 lines, without a pipe: `sed | head` under pipefail ends the script with SIGPIPE (141)
+  # whenever head closes the pipe before sed has written everything.
+  sed -n '1,20s/^/   /p' "$tmp/unsupported/load.err"
   grep -q "ERR_NATIVE_SSE_LOAD" "$tmp/unsupported/load.err" || {
     echo "pack:check: the load error is not native-sse's (ERR_NATIVE_SSE_LOAD)" >&2
     exit 1
