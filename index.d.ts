@@ -74,7 +74,8 @@ export interface ClientOptions extends CommonOptions {
    * Default false: HTTP/1.1, one connection per stream (each with its own TCP flow control). true
    * offers HTTP/2 over TLS (ALPN), with fixed 64 KiB stream windows and a 512 MiB connection
    * window, so small events never exhaust h2's frame budget and a stalled stream never holds the
-   * connection. Requests beyond a server's concurrent-stream limit then wait for a free stream.
+   * connection. When every stream the server allows on one connection is in use, another
+   * connection to the origin is opened (up to 32 per origin; docs/http2.md).
    */
   http2?: boolean | undefined
   /**

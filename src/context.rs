@@ -4,6 +4,7 @@
 
 use std::sync::Mutex;
 
+use sse_core::http_client::Transport;
 use sse_core::ClientDefaults;
 
 use crate::stats::Stats;
@@ -13,13 +14,13 @@ pub struct ClientContext {
   pub defaults: ClientDefaults,
   /// None once the client is closed. Requests hold a clone only while they run, so taking this one
   /// drops the connection pool, idle sockets included, as soon as the aborted requests have ended.
-  http: Mutex<Option<reqwest::Client>>,
+  http: Mutex<Option<Transport>>,
   pub store: LogStore,
   pub stats: Stats,
 }
 
 impl ClientContext {
-  pub fn new(defaults: ClientDefaults, http: reqwest::Client, store: LogStore) -> ClientContext {
+  pub fn new(defaults: ClientDefaults, http: Transport, store: LogStore) -> ClientContext {
     ClientContext {
       defaults,
       http: Mutex::new(Some(http)),
@@ -29,7 +30,7 @@ impl ClientContext {
   }
 
   /// The HTTP client for a new request, or None once closed.
-  pub fn http(&self) -> Option<reqwest::Client> {
+  pub fn http(&self) -> Option<Transport> {
     self.http.lock().unwrap_or_else(|e| e.into_inner()).clone()
   }
 

@@ -48,7 +48,7 @@ impl NativeInstance {
   }
 
   /// The HTTP client for a new request, unless this instance or its client no longer takes any.
-  fn http(&self) -> napi::Result<reqwest::Client, Code> {
+  fn http(&self) -> napi::Result<sse_core::http_client::Transport, Code> {
     let refused = lock(&self.requests).refused;
     match (refused, self.context.http()) {
       (None, Some(http)) => Ok(http),

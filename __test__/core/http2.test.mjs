@@ -165,8 +165,7 @@ for (const http2 of [false, true]) {
 // Node's default is no limit; nginx allows 128, many CDNs 100. hyper never opens a second HTTP/2
 // connection for a full one (hyperium/hyper#2197), so a request beyond the limit would wait.
 for (const http2 of [false, true]) {
-  const todo = http2 ? 'HTTP/2 sharding per origin is not written yet' : false
-  test(`requests beyond the server's max_concurrent_streams still succeed (http2: ${http2})`, { todo }, async (t) => {
+  test(`requests beyond the server's max_concurrent_streams still succeed (http2: ${http2})`, async (t) => {
     const held = []
     let opened
     const allOpen = new Promise((resolve) => (opened = resolve))
@@ -184,8 +183,10 @@ for (const http2 of [false, true]) {
       { allowHTTP1: true, settings: { maxConcurrentStreams: 10 } },
     )
     if (srv === null) return t.skip('openssl is not installed: cannot make a certificate')
+    let client
     try {
-      const sse = new SSEClient({ ca: srv.ca, http2 }).create()
+      client = new SSEClient({ ca: srv.ca, http2 })
+      const sse = client.create()
       const holders = []
       for (let i = 0; i < 10; i++) holders.push(collect(sse, { url: `${srv.base}/hold`, reconnectCount: 0 }))
       await allOpen
@@ -204,10 +205,62 @@ for (const http2 of [false, true]) {
       )
       for (const h of holders) h.req.abort()
     } finally {
+      // Its idle keep-alive sockets would hold the server's close() for the pool's 30 s.
+      client?.close()
       await srv.close()
     }
   })
 }
+
+test('through nginx allowing 8 streams per connection, 8 held streams and 4 more all get their answer (http2: true)', async (t) => {
+  const held = []
+  let opened
+  const allOpen = new Promise((resolve) => (opened = resolve))
+  const upstream = http.createServer((req, res) => {
+    req.resume()
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+    if (req.url === '/hold') {
+      res.write('data: holding\n\n')
+      held.push(res)
+      if (held.length === 8) opened()
+    } else {
+      res.end('data: extra\n\n')
+    }
+  })
+  upstream.listen(0, '127.0.0.1')
+  await once(upstream, 'listening')
+  const nginx = await startNginxH2(`http://127.0.0.1:${upstream.address().port}`, { maxConcurrentStreams: 8 })
+  if (nginx === null) {
+    upstream.close()
+    return t.skip('nginx or openssl is not installed (.ci/run installs nginx with apt-get)')
+  }
+  const client = new SSEClient({ ca: nginx.ca, http2: true })
+  try {
+    const sse = client.create()
+    const holders = []
+    for (let i = 0; i < 8; i++) holders.push(collect(sse, { url: `${nginx.base}/hold`, reconnectCount: 0 }))
+    await allOpen
+    const extra = []
+    for (let i = 0; i < 4; i++) extra.push(collect(sse, { url: `${nginx.base}/extra`, reconnectCount: 0, timeout: 5000 }))
+    const results = await Promise.all(extra.map((g) => g.done))
+    assert.deepEqual(
+      extra.flatMap((g) => g.errors.map((e) => `${e.code}: ${e.message}`)),
+      [],
+    )
+    assert.deepEqual(results, Array(4).fill({ ok: true }))
+    assert.deepEqual(
+      extra.map((g) => g.messages.map((m) => m.data)),
+      Array(4).fill(['extra']),
+    )
+    for (const h of holders) assert.deepEqual(h.messages.map((m) => m.data), ['holding'])
+    for (const h of holders) h.req.abort()
+  } finally {
+    client.close()
+    await nginx.stop()
+    upstream.closeAllConnections()
+    upstream.close()
+  }
+})
 
 test('http2: true negotiates HTTP/2 through ALPN; the default speaks HTTP/1.1 to the same server', async (t) => {
   const pair = selfSignedCert()
@@ -238,4 +291,46 @@ test('http2: true negotiates HTTP/2 through ALPN; the default speaks HTTP/1.1 to
 
 test('http2 must be a boolean', () => {
   assert.throws(() => new SSEClient({ http2: 'yes' }), { code: 'INVALID_OPTIONS', message: /http2 must be a boolean/ })
+})
+
+test('a burst of requests to a new HTTP/2 origin shares one connection instead of opening one each', async (t) => {
+  let ended = 0
+  let allEnded
+  const done = new Promise((resolve) => (allEnded = resolve))
+  const srv = await startH2Server((stream) => {
+    stream.respond(SSE_HEADERS)
+    stream.end('data: hi\n\n')
+    if (++ended === 20) allEnded()
+  })
+  if (srv === null) return t.skip('openssl is not installed: cannot make a certificate')
+  try {
+    const sse = new SSEClient({ ca: srv.ca, http2: true }).create()
+    const got = []
+    for (let i = 0; i < 20; i++) got.push(collect(sse, { url: srv.url, reconnectCount: 0 }))
+    assert.deepEqual(await Promise.all(got.map((g) => g.done)), Array(20).fill({ ok: true }))
+    await done
+    assert.deepEqual(got.flatMap((g) => g.messages.map((m) => m.data)), Array(20).fill('hi'))
+    // One connection for the streams, and the one that learned the server's settings.
+    assert.ok(srv.state.sessionsOpened <= 2, `${srv.state.sessionsOpened} connections for 20 streams`)
+  } finally {
+    await srv.close()
+  }
+})
+
+test('a server that speaks only HTTP/2 fails with a TLS error that says to set http2: true', async (t) => {
+  const srv = await startH2Server((stream) => {
+    stream.respond(SSE_HEADERS)
+    stream.end('data: hi\n\n')
+  })
+  if (srv === null) return t.skip('openssl is not installed: cannot make a certificate')
+  try {
+    const got = collect(new SSEClient({ ca: srv.ca }).create(), { url: srv.url, reconnectCount: 0 })
+    const result = await got.done
+    assert.equal(result.ok, false)
+    assert.equal(got.errors.length, 1)
+    assert.equal(got.errors[0].code, 'TLS')
+    assert.match(got.errors[0].message, /http2: true/)
+  } finally {
+    await srv.close()
+  }
 })

@@ -134,9 +134,10 @@ async function runDaemon(name, args, port, dir) {
 
 /**
  * nginx terminating TLS with `http2` on 127.0.0.1 and proxying, unbuffered, to `upstream`
- * (http://127.0.0.1:port). Resolves to null when nginx or openssl is missing.
+ * (http://127.0.0.1:port), allowing `maxConcurrentStreams` streams per connection (nginx's default,
+ * 128). Resolves to null when nginx or openssl is missing.
  */
-export async function startNginxH2(upstream) {
+export async function startNginxH2(upstream, { maxConcurrentStreams = 128 } = {}) {
   const nginx = which('nginx')
   const pair = selfSignedCert()
   if (nginx === null || pair === null) return null
@@ -159,6 +160,7 @@ http {
   scgi_temp_path ${dir}/scgi;
   server {
     listen 127.0.0.1:${port} ssl http2;
+    http2_max_concurrent_streams ${maxConcurrentStreams};
     ssl_certificate ${dir}/cert.pem;
     ssl_certificate_key ${dir}/key.pem;
     location / {

@@ -153,11 +153,18 @@ impl Error {
     } else {
       ErrorCode::Network
     };
-    let message = if err.is_redirect() {
+    let mut message = if err.is_redirect() {
       format!("{phase}: redirect refused: {chain}")
     } else {
       format!("{phase}: {chain}")
     };
+    // The server accepted none of the protocols offered in ALPN: HTTP/1.1 alone by default.
+    if code == ErrorCode::Tls && chain.contains("NoApplicationProtocol") {
+      message.push_str(
+        "; the server accepts none of the HTTP versions offered: HTTP/1.1 unless `http2: true` is \
+         set on the SSEClient; if it speaks only HTTP/2, set `http2: true`",
+      );
+    }
     // The chain may quote a URL (a redirect's Location, a proxy's): never its secrets.
     Error::new(code, crate::redact::redact_urls_in(&message))
   }

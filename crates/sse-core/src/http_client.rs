@@ -2,10 +2,11 @@
 //! policy. Timeouts are not set here: the request state machine owns them (`timeout` is a
 //! no-progress limit, which reqwest's whole-request timeout cannot express).
 
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 use crate::dns::SystemResolver;
 use crate::error::Error;
+use crate::h2_shards::{Lease, Shards};
 use crate::options::ClientOptions;
 
 /// rustls needs a process-wide crypto provider; ring is built in (see Cargo.toml for why).
@@ -60,8 +61,54 @@ fn pool_and_dns(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
     .dns_resolver(SystemResolver::shared())
 }
 
-pub fn build_http_client(opts: &ClientOptions) -> Result<reqwest::Client, Error> {
-  install_crypto_provider();
+/// The connections of one client: reqwest's pool, and with `http2: true` the HTTP/2 shards of each
+/// HTTPS origin that speaks it (h2_shards.rs). Cheap to clone; dropping the last clone closes every
+/// idle connection.
+#[derive(Clone)]
+pub struct Transport {
+  base: reqwest::Client,
+  shards: Option<Arc<Shards>>,
+}
+
+impl Transport {
+  /// The client to send a request to `url` with, and the HTTP/2 stream it counts on a shard (kept
+  /// until the attempt ends).
+  /// The shards' probe of a new origin takes at most `timeout` (the request's `timeout`).
+  pub async fn client_for(
+    &self,
+    url: &url::Url,
+    timeout: Option<std::time::Duration>,
+  ) -> (reqwest::Client, Option<Lease>) {
+    if let Some(shards) = &self.shards {
+      if let Some((client, lease)) = shards.pick(url, timeout).await {
+        return (client, Some(lease));
+      }
+    }
+    (self.base.clone(), None)
+  }
+
+  /// The streams counted on each HTTP/2 connection to `url`'s origin (tests).
+  pub fn h2_streams(&self, url: &url::Url) -> Vec<usize> {
+    self
+      .shards
+      .as_ref()
+      .map(|s| s.streams(url))
+      .unwrap_or_default()
+  }
+}
+
+/// Whether requests may go through a proxy: an explicit `proxy`, or one of the variables reqwest
+/// reads. The probe of h2_shards.rs connects directly, so sharding is left out then.
+fn proxied(opts: &ClientOptions) -> bool {
+  const VARS: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
+  opts.proxy.is_some()
+    || VARS
+      .iter()
+      .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+}
+
+/// What every client of one SSEClient shares: redirects, default headers, pool, resolver, versions.
+fn common(opts: &ClientOptions) -> reqwest::ClientBuilder {
   // Bodies are decoded by decode.rs, which also reads `GZIP`, `x-gzip` and stacked codings; a
   // request's own accept-encoding header wins over this default.
   let mut accept = http::HeaderMap::new();
@@ -74,7 +121,12 @@ pub fn build_http_client(opts: &ClientOptions) -> Result<reqwest::Client, Error>
     .redirect(crate::redirect::reqwest_policy())
     .default_headers(accept)
     .tcp_nodelay(true);
-  let mut builder = http_versions(pool_and_dns(builder), opts);
+  http_versions(pool_and_dns(builder), opts)
+}
+
+pub fn build_http_client(opts: &ClientOptions) -> Result<Transport, Error> {
+  install_crypto_provider();
+  let mut builder = common(opts);
   // `ca`, `cert` and `key` (tls.rs): our rustls configuration, else reqwest's default. Its ALPN
   // offers what http_versions allows: h2 only with `http2: true`.
   let alpn: &[&[u8]] = if opts.http2 == Some(true) {
@@ -90,7 +142,23 @@ pub fn build_http_client(opts: &ClientOptions) -> Result<reqwest::Client, Error>
       .map_err(|_| Error::invalid_options("proxy is not a valid proxy URL".to_string()))?;
     builder = builder.proxy(proxy);
   }
-  builder
+  let base = builder
     .build()
-    .map_err(|e| Error::invalid_options(format!("cannot build the HTTP client: {e}")))
+    .map_err(|e| Error::invalid_options(format!("cannot build the HTTP client: {e}")))?;
+  let shards = if opts.http2 == Some(true) && !proxied(opts) {
+    let probe = Arc::new(crate::tls::config(opts, &crate::tls::ALPN)?);
+    let h2_only = crate::tls::config(opts, &crate::tls::ALPN[..1])?;
+    let opts = opts.clone();
+    let build = move || {
+      common(&opts)
+        .http2_prior_knowledge()
+        .tls_backend_preconfigured(h2_only.clone())
+        .build()
+        .ok()
+    };
+    Some(Arc::new(Shards::new(probe, Box::new(build))))
+  } else {
+    None
+  };
+  Ok(Transport { base, shards })
 }

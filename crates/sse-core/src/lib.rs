@@ -6,6 +6,7 @@ pub mod decode;
 pub mod dns;
 pub mod encode;
 pub mod error;
+pub mod h2_shards;
 pub mod http_client;
 pub mod last_event_id;
 pub mod options;

@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::decode::Decoder;
 use crate::error::{Error, ErrorCode};
+use crate::h2_shards::Lease;
+use crate::http_client::Transport;
 use crate::options::RequestConfig;
 use crate::parser::{Event, Parser};
 use crate::redirect;
@@ -69,7 +71,9 @@ enum BodyEnd {
 
 pub struct Request<S: Sink> {
   cfg: std::sync::Arc<RequestConfig>,
-  client: reqwest::Client,
+  transport: Transport,
+  /// The HTTP/2 stream the current attempt counts on a shard (h2_shards.rs), until it ends.
+  lease: Option<Lease>,
   sink: S,
   parser: Parser,
   /// Attempt numbers, the reconnect budget and what the policy needs to know about the request.
@@ -77,7 +81,7 @@ pub struct Request<S: Sink> {
 }
 
 impl<S: Sink> Request<S> {
-  pub fn new(cfg: std::sync::Arc<RequestConfig>, client: reqwest::Client, sink: S) -> Request<S> {
+  pub fn new(cfg: std::sync::Arc<RequestConfig>, transport: Transport, sink: S) -> Request<S> {
     let policy = RetryPolicy {
       reconnect_count: cfg.reconnect_count,
       retry_delay: cfg.retry_delay,
@@ -87,7 +91,8 @@ impl<S: Sink> Request<S> {
     Request {
       parser: Parser::new(cfg.max_event_size),
       cfg,
-      client,
+      transport,
+      lease: None,
       sink,
       retry: RetryState::new(policy),
     }
@@ -110,8 +115,14 @@ impl<S: Sink> Request<S> {
       state = match state {
         State::Connecting => self.connect().await,
         State::Open(response) => self.stream(response).await,
-        State::Waiting(delay) => self.wait(delay).await,
-        State::Closed(outcome) => return outcome,
+        State::Waiting(delay) => {
+          self.lease = None;
+          self.wait(delay).await
+        }
+        State::Closed(outcome) => {
+          self.lease = None;
+          return outcome;
+        }
       };
     }
   }
@@ -137,8 +148,9 @@ impl<S: Sink> Request<S> {
     let mut was_https = url.scheme() == "https";
     let mut followed = 0;
     loop {
-      let mut request = self
-        .client
+      let (client, lease) = self.transport.client_for(&url, self.cfg.timeout).await;
+      self.lease = lease;
+      let mut request = client
         .request(method.clone(), url.clone())
         .headers(headers.clone());
       let progress = upload::Progress::new();

@@ -49,6 +49,12 @@ pub fn client_config(opts: &ClientOptions, alpn: &[&[u8]]) -> Result<Option<Clie
   if opts.ca.is_none() && opts.cert.is_none() && opts.key.is_none() {
     return Ok(None);
   }
+  config(opts, alpn).map(Some)
+}
+
+/// The rustls configuration for `opts` even without `ca`, `cert` or `key`: then the same
+/// verification as reqwest's default (the platform verifier, no pinned certificate).
+pub fn config(opts: &ClientOptions, alpn: &[&[u8]]) -> Result<ClientConfig, Error> {
   let provider = CryptoProvider::get_default()
     .cloned()
     .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
@@ -88,7 +94,7 @@ pub fn client_config(opts: &ClientOptions, alpn: &[&[u8]]) -> Result<Option<Clie
     }
   };
   config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-  Ok(Some(config))
+  Ok(config)
 }
 
 /// The normal verification, plus the exact certificates given in `ca` as server certificates even
