@@ -1,11 +1,15 @@
-// Memory while the JS thread is blocked (issue 10): a server in a child process floods STREAMS
-// event streams with events of SIZE bytes as fast as TCP lets it; once every stream has delivered
-// its first event, this process blocks its JS thread in a busy loop for BLOCK_MS, so nothing is
-// consumed while the native side keeps reading. Reported: RSS before the block, right after it,
-// the peak (VmHWM), and the growth. Bounded: STREAMS streams, one block, then everything is aborted.
-//   node bench/memory.mjs [streams=1000] [size=1024] [blockMs=4000] [http2=false]
-// With http2=true the server is Node's http2 over TLS (one connection, 128 KiB per stream window);
-// otherwise plain HTTP/1.1 (one connection per stream).
+// Memory while the JS thread is blocked: a server in a child process opens STREAMS event streams
+// with one event each; once every stream is open (RSS measured: the baseline), the server floods
+// them with events of SIZE bytes as fast as TCP lets it while this process blocks its JS thread in
+// a busy loop for BLOCK_MS, so nothing is consumed while the native side keeps reading. Reported:
+// RSS before the streams, with every stream open and idle, right after the block, the peak
+// (VmHWM), and the growth over the block. Bounded: STREAMS streams, one block, then everything is
+// aborted.
+//   node --expose-gc bench/memory.mjs [streams=1000] [size=1024] [blockMs=4000] [http2=false]
+// With http2=true the server is Node's http2 over TLS (one connection, 64 KiB per stream window);
+// otherwise plain HTTP/1.1 (one connection per stream). MEMORY_BATCH=k makes each server write k
+// events at once (64 KiB writes with k=64 and 1 KiB events): reads then fill hyper's read buffer,
+// which grows with full reads (see docs/http2.md).
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
@@ -17,17 +21,16 @@ const http2 = process.argv[5] === 'true'
 
 if (process.argv[2] === '--server') {
   // The child: one route, an endless stream of events, written with back-pressure.
-  // Each stream gets one event at once; the flood starts when all `total` streams are open, so
-  // that connecting is not starved by the writing.
-  const [, , , mode, eventSize, total] = process.argv
-  const line = `data: ${'x'.repeat(Math.max(1, Number(eventSize) - 8))}\n\n`
-  let connected = 0
+  // Each stream gets one event at once; the flood starts when the parent says "go" (once every
+  // stream is open and its RSS is measured), so that the growth is the flood's alone.
+  const [, , , mode, eventSize] = process.argv
+  const line = `data: ${'x'.repeat(Math.max(1, Number(eventSize) - 8))}\n\n`.repeat(Number(process.env.MEMORY_BATCH ?? 1))
   let go
-  const allConnected = new Promise((resolve) => (go = resolve))
+  const started = new Promise((resolve) => (go = resolve))
+  process.on('message', (m) => m === 'go' && go())
   const flood = async (write, drained, closed) => {
     write(line)
-    if (++connected === Number(total)) go()
-    await allConnected
+    await started
     for (;;) {
       if (closed()) return
       if (!write(line)) await drained()
@@ -64,7 +67,7 @@ if (process.argv[2] === '--server') {
     server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }))
   }
 } else {
-  const child = fork(fileURLToPath(import.meta.url), ['--server', http2 ? 'h2' : 'h1', String(size), String(streams)])
+  const child = fork(fileURLToPath(import.meta.url), ['--server', http2 ? 'h2' : 'h1', String(size)])
   process.on('exit', () => child.kill('SIGKILL'))
   const [{ port, ca }] = await once(child, 'message')
   const url = http2 ? `https://127.0.0.1:${port}/sse` : `http://127.0.0.1:${port}/sse`
@@ -72,6 +75,8 @@ if (process.argv[2] === '--server') {
   const sse = client.create()
   const mib = (n) => (n / 1048576).toFixed(0)
   const hwm = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024
+  global.gc?.()
+  const start = process.memoryUsage.rss()
   let opened = 0
   let events = 0
   let errors = 0
@@ -99,8 +104,10 @@ if (process.argv[2] === '--server') {
   await ready
   clearTimeout(timer)
   global.gc?.()
+  // Every stream open and idle: the baseline. The flood starts with the block.
   const before = process.memoryUsage.rss()
   const eventsBefore = events
+  child.send('go')
   const end = Date.now() + blockMs
   while (Date.now() < end); // the blocked JS thread
   const after = process.memoryUsage.rss()
@@ -111,7 +118,8 @@ if (process.argv[2] === '--server') {
   child.kill('SIGKILL')
   console.log(
     `${streams} streams x ${size} B events over ${http2 ? 'HTTP/2' : 'HTTP/1.1'}, JS blocked ${blockMs} ms: ` +
-      `RSS ${mib(before)} -> ${mib(after)} MiB (growth ${mib(after - before)} MiB, peak ${mib(peak)} MiB); ` +
+      `RSS ${mib(start)} MiB before the streams, ${mib(before)} with all open and idle, ${mib(after)} after the flood in the block ` +
+      `(growth ${mib(after - before)} MiB, peak ${mib(peak)} MiB); ` +
       `${opened} open, ${errors} errors, ${events - eventsBefore} events delivered after the block`,
   )
   process.exit(0)

@@ -53,6 +53,20 @@ impl Batch {
   }
 }
 
+/// Capacity a request's record buffers keep between batches.
+const KEEP: usize = 4 << 10;
+
+fn trim(text: &mut String, meta: &mut Vec<u32>) {
+  text.clear();
+  meta.clear();
+  if text.capacity() > KEEP {
+    *text = String::new();
+  }
+  if meta.capacity() * 4 > KEEP {
+    *meta = Vec::new();
+  }
+}
+
 #[derive(Default)]
 pub struct Hub {
   pending: Mutex<Batch>,
@@ -92,8 +106,9 @@ impl Hub {
           } else {
             pending.meta.extend_from_slice(meta);
           }
-          text.clear();
-          meta.clear();
+          // A request keeps no more than KEEP of its largest batch between batches: after one
+          // 16 KiB event, 1,000 idle streams otherwise held 1,000 buffers of its size.
+          trim(text, meta);
           let schedule = !pending.scheduled;
           pending.scheduled = true;
           drop(pending);

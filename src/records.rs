@@ -128,8 +128,11 @@ impl Records {
     }
     let text = std::mem::take(&mut self.events_text);
     self.push_json(KIND_TEXT, &text);
-    self.events_text = text;
-    self.events_text.clear();
+    // The buffer is kept for the next read's events, unless one large read grew it.
+    if text.capacity() <= 4 << 10 {
+      self.events_text = text;
+      self.events_text.clear();
+    }
     let id = std::mem::take(&mut self.text_id);
     self.last_event_id(&id);
     self.text_id = id;
