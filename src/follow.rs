@@ -9,7 +9,9 @@ use crate::records::End;
 use crate::sink::RecordSink;
 use crate::store::LogStore;
 
-/// Entries per store call; a batch is handed to JS in one go.
+/// Entries per store call at most; a batch is handed to JS in one go. The store also stops a batch
+/// at about 1 MiB of event data (`sse_store::BATCH_BYTES`), so large events never make a batch of
+/// 256 of them.
 const BATCH: usize = 256;
 /// How long one blocking read waits before it is repeated (the store checks the producer's lease
 /// in between on its own).

@@ -198,6 +198,7 @@ impl Store {
       },
     };
     Ok(Some(Reader {
+      max_bytes: BATCH_BYTES,
       inner,
       finished: false,
     }))
@@ -372,7 +373,11 @@ impl Drop for Keepalive {
 pub struct Reader {
   inner: ReaderBackend,
   finished: bool,
+  max_bytes: usize,
 }
+
+/// The default bound of one batch in bytes of event data (see [`Reader::with_max_bytes`]).
+pub const BATCH_BYTES: usize = 1 << 20;
 
 enum ReaderBackend {
   Memory {
@@ -395,7 +400,15 @@ impl Reader {
   /// Up to `max_entries` entries after the cursor, waiting up to `max_wait` for the first one.
   /// An empty, unfinished batch means `max_wait` passed. After the terminal entry every call
   /// returns an empty, finished batch.
+  /// Bounds each batch to about `max_bytes` of event data: a batch stops after the entry that
+  /// reaches it (so it always holds at least one entry, however large). Default [`BATCH_BYTES`].
+  pub fn with_max_bytes(mut self, max_bytes: usize) -> Reader {
+    self.max_bytes = max_bytes.max(1);
+    self
+  }
+
   pub async fn next_batch(&mut self, max_entries: usize, max_wait: Duration) -> Result<Batch> {
+    let max_bytes = self.max_bytes;
     if self.finished {
       return Ok(Batch {
         entries: Vec::new(),
@@ -404,13 +417,15 @@ impl Reader {
     }
     let batch = match &mut self.inner {
       ReaderBackend::Memory { store, id, cursor } => {
-        let batch = store.next_batch(id, *cursor, max_entries, max_wait).await?;
+        let batch = store
+          .next_batch(id, *cursor, max_entries, max_bytes, max_wait)
+          .await?;
         if let Some(last) = batch.entries.last() {
           *cursor = LogId::parse(&last.id).or(*cursor);
         }
         batch
       }
-      ReaderBackend::Redis(reader) => reader.next_batch(max_entries, max_wait).await?,
+      ReaderBackend::Redis(reader) => reader.next_batch(max_entries, max_bytes, max_wait).await?,
     };
     self.finished = batch.finished;
     Ok(batch)

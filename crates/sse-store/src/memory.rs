@@ -306,6 +306,7 @@ impl MemoryStore {
     id: &str,
     cursor: Option<LogId>,
     max_entries: usize,
+    max_bytes: usize,
     max_wait: Duration,
   ) -> Result<Batch> {
     let deadline = Instant::now() + max_wait;
@@ -339,6 +340,7 @@ impl MemoryStore {
           entries = gen.after(cursor, max_entries.max(1));
         }
         if !entries.is_empty() {
+          crate::model::bound_bytes(&mut entries, max_bytes);
           let finished = entries.last().is_some_and(|e| e.terminal.is_some());
           return Ok(Batch { entries, finished });
         }

@@ -60,6 +60,19 @@ pub struct Entry {
   pub terminal: Option<Terminal>,
 }
 
+/// The entries of `entries` up to and including the one whose data brings the total to
+/// `max_bytes` (at least one entry).
+pub(crate) fn bound_bytes(entries: &mut Vec<Entry>, max_bytes: usize) {
+  let mut total = 0usize;
+  for (i, entry) in entries.iter().enumerate() {
+    total += entry.data.len() + entry.event.as_ref().map_or(0, String::len);
+    if total >= max_bytes {
+      entries.truncate(i + 1);
+      return;
+    }
+  }
+}
+
 /// What one [`crate::Reader::next_batch`] call returns.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Batch {

@@ -311,6 +311,7 @@ impl RedisStore {
     keys: &Keys,
     cursor: Option<LogId>,
     max_entries: usize,
+    max_bytes: usize,
   ) -> Result<Option<Snapshot>> {
     let mut manager = self.manager()?;
     let start = cursor.map_or_else(|| "-".to_string(), |c| format!("({c}"));
@@ -322,7 +323,8 @@ impl RedisStore {
       .arg(start)
       .arg(max_entries.max(1))
       .arg(millis(self.config.ttl))
-      .arg(self.config.max_len);
+      .arg(self.config.max_len)
+      .arg(max_bytes.max(1));
     let outcome: Value = self.bounded(call.invoke_async(&mut manager)).await?;
     let Value::Array(parts) = outcome else {
       return Err(StoreError::protocol(&format!("read returned {outcome:?}")));
@@ -525,7 +527,7 @@ impl RedisReader {
     cursor: Option<LogId>,
   ) -> Result<Option<Self>> {
     let keys = store.keys(id);
-    let Some(snapshot) = store.read(&keys, cursor, 1).await? else {
+    let Some(snapshot) = store.read(&keys, cursor, 1, 1).await? else {
       return Ok(None);
     };
     if let Some(gap) = gap_between(cursor, snapshot.trimmed) {
@@ -543,6 +545,7 @@ impl RedisReader {
   pub(crate) async fn next_batch(
     &mut self,
     max_entries: usize,
+    max_bytes: usize,
     max_wait: Duration,
   ) -> Result<Batch> {
     let deadline = Instant::now() + max_wait;
@@ -556,7 +559,7 @@ impl RedisReader {
         live,
       }) = self
         .store
-        .read(&self.keys, self.cursor, max_entries)
+        .read(&self.keys, self.cursor, max_entries, max_bytes)
         .await?
       else {
         return Err(expired_gap(self.cursor));

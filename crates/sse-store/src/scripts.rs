@@ -98,7 +98,8 @@ redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1
 "#;
 
-/// ARGV: XRANGE start ('-' or '(<cursor>'), count, ttl ms, max_len.
+/// ARGV: XRANGE start ('-' or '(<cursor>'), count, ttl ms, max_len, max bytes (the entries are
+/// cut after the one whose field values bring the total to it, so the reply is bounded in bytes).
 /// Returns {0} for an unknown id, else {1, trimmed or '', entries, live (1/0)}. When there is nothing after
 /// the cursor, the log is live and its lease key has expired, the producer is gone: the log is
 /// closed as interrupted in the same atomic step (so two readers cannot both close it, and a
@@ -110,6 +111,15 @@ local entries = redis.call('XRANGE', log, ARGV[1], '+', 'COUNT', ARGV[2])
 if #entries == 0 and state == 'live' and redis.call('EXISTS', lease) == 0 then
   close('interrupted', '', ARGV[3], tonumber(ARGV[4]))
   entries = redis.call('XRANGE', log, ARGV[1], '+', 'COUNT', ARGV[2])
+end
+local size, limit = 0, tonumber(ARGV[5])
+for i, entry in ipairs(entries) do
+  local fields = entry[2]
+  for j = 2, #fields, 2 do size = size + #fields[j] end
+  if size >= limit then
+    for k = #entries, i + 1, -1 do entries[k] = nil end
+    break
+  end
 end
 local live = 0
 if redis.call('HGET', meta, 'state') == 'live' then live = 1 end
