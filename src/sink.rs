@@ -256,7 +256,6 @@ impl sse_core::Sink for RecordSink {
   }
 
   fn event(&mut self, event: Event<'_>) -> Result<(), Error> {
-    self.events += 1;
     let selected;
     let event = match self.filter.apply(event.event, event.data) {
       Filtered::Unchanged => event,
@@ -272,6 +271,8 @@ impl sse_core::Sink for RecordSink {
         }
       }
     };
+    // Counted as delivered: what `select` dropped is not.
+    self.events += 1;
     match &mut self.log {
       Some(log) => {
         self.records.check_size(&event)?;

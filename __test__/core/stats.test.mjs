@@ -86,3 +86,23 @@ test('an open request counts as open, with the events so far, until it is aborte
     await upstream.close()
   }
 })
+
+test('events that select drops (selectMissing: drop) are not counted as delivered', async () => {
+  const body = 'data: {"t":"a"}\n\ndata: [DONE]\n\ndata: {"t":"b"}\n\n'
+  const upstream = await startServer((req, res) => sse(res, body))
+  try {
+    const client = new SSEClient()
+    const got = []
+    const req = client.create().post({
+      url: upstream.url,
+      select: '/t',
+      selectMissing: 'drop',
+      onMessage: (m) => got.push(m.data),
+    })
+    assert.equal(await req.done, 'end')
+    assert.deepEqual(got, ['a', 'b'])
+    assert.equal(client.stats().events, 2)
+  } finally {
+    await upstream.close()
+  }
+})
