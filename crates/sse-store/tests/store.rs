@@ -49,52 +49,40 @@ fn data(entries: &[Entry]) -> Vec<&str> {
 mod cases {
   use super::*;
 
-  pub async fn a_batch_is_bounded_in_bytes_and_the_reader_still_gets_every_entry(h: Harness) {
-    let producer = h.store.begin("gen-big").await.unwrap();
-    let big = "x".repeat(100 << 10);
-    let events: Vec<(Option<&str>, &str)> = (0..20).map(|_| (None, big.as_str())).collect();
-    producer.append(&events).await.unwrap();
+  /// Writes `events` as one finished generation and reads it with a byte bound: the entries per batch.
+  async fn batch_sizes(
+    h: &Harness,
+    id: &str,
+    events: &[(Option<&str>, &str)],
+    max_bytes: usize,
+  ) -> Vec<usize> {
+    let producer = h.store.begin(id).await.unwrap();
+    producer.append(events).await.unwrap();
     producer.finish(Terminal::Done, "[DONE]").await.unwrap();
-    let mut reader = h
-      .store
-      .reader("gen-big", None)
-      .await
-      .unwrap()
-      .unwrap()
-      .with_max_bytes(256 << 10);
+    let reader = h.store.reader(id, None).await.unwrap().unwrap();
+    let mut reader = reader.with_max_bytes(max_bytes);
     let mut sizes = Vec::new();
-    let mut total = 0;
     loop {
       let batch = reader.next_batch(256, WAIT).await.unwrap();
       sizes.push(batch.entries.len());
-      total += batch.entries.len();
       if batch.finished {
-        break;
+        return sizes;
       }
     }
+  }
+
+  pub async fn a_batch_is_bounded_in_bytes_and_the_reader_still_gets_every_entry(h: Harness) {
+    let big = "x".repeat(100 << 10);
+    let events: Vec<(Option<&str>, &str)> = (0..20).map(|_| (None, big.as_str())).collect();
     // 100 KiB entries against 256 KiB: three per batch (the third reaches the bound), and the
-    // terminal entry with the last two.
-    assert_eq!(total, 21, "batch sizes {sizes:?}");
-    assert_eq!(sizes, [3, 3, 3, 3, 3, 3, 3], "batch sizes");
-    // One entry larger than the bound still comes, alone.
-    let producer = h.store.begin("gen-huge").await.unwrap();
-    producer
-      .append(&[(None, big.as_str()), (None, "small")])
-      .await
-      .unwrap();
-    producer.finish(Terminal::Done, "[DONE]").await.unwrap();
-    let mut reader = h
-      .store
-      .reader("gen-huge", None)
-      .await
-      .unwrap()
-      .unwrap()
-      .with_max_bytes(1000);
-    assert_eq!(reader.next_batch(256, WAIT).await.unwrap().entries.len(), 1);
+    // terminal entry with the last two. Unbounded, all 21 came in one batch.
     assert_eq!(
-      data(&reader.next_batch(256, WAIT).await.unwrap().entries),
-      ["small", "[DONE]"]
+      batch_sizes(&h, "gen-big", &events, 256 << 10).await,
+      [3, 3, 3, 3, 3, 3, 3]
     );
+    // One entry larger than the bound still comes, alone.
+    let events = [(None, big.as_str()), (None, "small")];
+    assert_eq!(batch_sizes(&h, "gen-huge", &events, 1000).await, [1, 2]);
   }
 
   pub async fn begin_append_finish_replays_every_entry_in_order(h: Harness) {
