@@ -304,4 +304,6 @@ export interface StoreOptions {
   lease?: number
   /** In-process store only: bytes kept per log (default 64 MiB). */
   maxBytes?: number
+  /** `rediss://` only: PEM certificates trusted as roots instead of the system's. */
+  ca?: string | Uint8Array
 }

@@ -100,6 +100,8 @@ export interface StoreOptions {
   lease?: number | undefined
   /** In-process store only: bytes kept per log (default 64 MiB). */
   maxBytes?: number | undefined
+  /** `rediss://` only: PEM certificate(s) trusted as roots instead of the system's (a Redis whose certificate a private CA signed). */
+  ca?: string | Uint8Array | undefined
 }
 
 /** A resumable generation: its events are logged under `id` in the client's store. */

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use napi::bindgen_prelude::Either;
+use napi::bindgen_prelude::{Either, Uint8Array};
 use napi_derive::napi;
 use sse_core::Error;
 use sse_store::{Store, StoreConfig, StoreError};
@@ -27,6 +27,8 @@ pub struct StoreOptions {
   pub lease: Option<f64>,
   /// In-process store only: bytes kept per log (default 64 MiB).
   pub max_bytes: Option<f64>,
+  /// `rediss://` only: PEM certificates trusted as roots instead of the system's.
+  pub ca: Option<Either<String, Uint8Array>>,
 }
 
 /// The client's store. Redis is connected on first use, and again after a failed attempt, so that
@@ -53,6 +55,7 @@ impl LogStore {
         max_len: None,
         lease: None,
         max_bytes: None,
+        ca: None,
       },
       Some(Either::A(url)) => StoreOptions {
         url: Some(url),
@@ -61,6 +64,7 @@ impl LogStore {
         max_len: None,
         lease: None,
         max_bytes: None,
+        ca: None,
       },
       Some(Either::B(options)) => options,
     };
@@ -79,6 +83,21 @@ impl LogStore {
     }
     if let Some(n) = options.max_bytes {
       config.max_bytes = count("store.maxBytes", n)?;
+    }
+    if let Some(ca) = options.ca {
+      let rediss = options
+        .url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("rediss://"));
+      if !rediss {
+        return Err(Error::invalid_options(
+          "store.ca applies to a rediss:// (TLS) store URL only".to_string(),
+        ));
+      }
+      config.ca = Some(match ca {
+        Either::A(text) => text.into_bytes(),
+        Either::B(bytes) => bytes.to_vec(),
+      });
     }
     config.validate().map_err(invalid)?;
     match options.url {

@@ -4,7 +4,7 @@
 // not failed).
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -44,18 +44,32 @@ async function answers(port) {
   }
 }
 
-/** Starts redis-server; `stop()` ends it, `kill()` kills it (SIGKILL), `restart()` starts it again. */
-export async function startRedis() {
+/**
+ * Starts redis-server; `stop()` ends it, `kill()` kills it (SIGKILL), `restart()` starts it again.
+ * With `tls: { key, cert }` (PEM) it also listens with TLS on `tlsPort` (`tlsUrl`, rediss://); the
+ * plain port stays for the helpers here.
+ */
+export async function startRedis({ tls } = {}) {
   const port = await unusedPort()
+  const tlsPort = tls === undefined ? null : await unusedPort()
   const dir = mkdtempSync(join(tmpdir(), 'native-sse-redis-'))
+  const tlsArgs = []
+  if (tls !== undefined) {
+    writeFileSync(join(dir, 'key.pem'), tls.key)
+    writeFileSync(join(dir, 'cert.pem'), tls.cert)
+    tlsArgs.push('--tls-port', String(tlsPort), '--tls-cert-file', join(dir, 'cert.pem'))
+    tlsArgs.push('--tls-key-file', join(dir, 'key.pem'), '--tls-auth-clients', 'no')
+  }
   let child = null
   const server = {
     port,
     url: `redis://127.0.0.1:${port}`,
+    tlsPort,
+    tlsUrl: tlsPort === null ? null : `rediss://127.0.0.1:${tlsPort}`,
     async start() {
       child = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...tlsArgs],
         {
           stdio: 'ignore',
         },

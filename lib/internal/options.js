@@ -51,13 +51,14 @@ const STORE_FIELDS = {
   maxLen: 'number',
   lease: 'number',
   maxBytes: 'number',
+  ca: 'pem',
 }
 const ARTICLE = {
   number: 'a number',
   string: 'a string',
   boolean: 'a boolean',
   pem: 'a string or binary data',
-  store: 'a redis:// URL or an object { url, prefix, ttl, maxLen, lease, maxBytes }',
+  store: 'a redis:// URL or an object { url, prefix, ttl, maxLen, lease, maxBytes, ca }',
 }
 
 /** Copies the fields of `table` that are set from `options` into `native`, checking their type. */

@@ -110,6 +110,9 @@ pub struct StoreConfig {
   /// Redis only: the bound on one command, connection set-up included, so that a dead server
   /// gives a `STORE` error instead of a hang. Default 5 s.
   pub command_timeout: Duration,
+  /// `rediss://` only: PEM certificates trusted as roots instead of the system's (a Redis whose
+  /// certificate a private CA signed). Default none.
+  pub ca: Option<Vec<u8>>,
 }
 
 impl Default for StoreConfig {
@@ -121,6 +124,7 @@ impl Default for StoreConfig {
       lease: Duration::from_secs(3),
       max_bytes: 64 * 1024 * 1024,
       command_timeout: Duration::from_secs(5),
+      ca: None,
     }
   }
 }

@@ -90,7 +90,17 @@ impl RedisStore {
         secrets.push(password.to_string());
       }
     }
-    let client = redis::Client::open(info).map_err(|e| invalid(e, &secrets))?;
+    let client = match &config.ca {
+      None => redis::Client::open(info),
+      Some(ca) => redis::Client::build_with_tls(
+        info,
+        redis::TlsCertificates {
+          client_tls: None,
+          root_cert: Some(ca.clone()),
+        },
+      ),
+    }
+    .map_err(|e| invalid(e, &secrets))?;
     let manager_config = ConnectionManagerConfig::new()
       .set_connection_timeout(Some(config.command_timeout))
       .set_response_timeout(Some(config.command_timeout))
