@@ -170,6 +170,21 @@ impl MemoryStore {
     }
   }
 
+  /// The live generation `id` while `epoch` still owns it (its lease held), else `Fenced`.
+  fn owned<'a>(
+    &self,
+    state: &'a mut State,
+    id: &str,
+    epoch: u64,
+    now: Instant,
+  ) -> Result<&'a mut Generation> {
+    let gen = self.live_gen(state, id, now).ok_or(StoreError::Fenced)?;
+    if gen.fenced(epoch, now) {
+      return Err(StoreError::Fenced);
+    }
+    Ok(gen)
+  }
+
   fn live_gen<'a>(
     &self,
     state: &'a mut State,
@@ -223,12 +238,7 @@ impl MemoryStore {
   ) -> Result<Vec<String>> {
     let mut state = self.lock()?;
     let now = Instant::now();
-    let gen = self
-      .live_gen(&mut state, id, now)
-      .ok_or(StoreError::Fenced)?;
-    if gen.fenced(epoch, now) {
-      return Err(StoreError::Fenced);
-    }
+    let gen = self.owned(&mut state, id, epoch, now)?;
     let ids = events
       .iter()
       .map(|(event, data)| gen.push(*event, data, None, &self.config))
@@ -240,12 +250,7 @@ impl MemoryStore {
   pub(crate) fn renew(&self, id: &str, epoch: u64) -> Result<Renewal> {
     let mut state = self.lock()?;
     let now = Instant::now();
-    let gen = self
-      .live_gen(&mut state, id, now)
-      .ok_or(StoreError::Fenced)?;
-    if gen.fenced(epoch, now) {
-      return Err(StoreError::Fenced);
-    }
+    let gen = self.owned(&mut state, id, epoch, now)?;
     gen.lease_until = now + self.config.lease;
     Ok(if gen.stop {
       Renewal::StopRequested
@@ -263,12 +268,7 @@ impl MemoryStore {
   ) -> Result<String> {
     let mut state = self.lock()?;
     let now = Instant::now();
-    let gen = self
-      .live_gen(&mut state, id, now)
-      .ok_or(StoreError::Fenced)?;
-    if gen.fenced(epoch, now) {
-      return Err(StoreError::Fenced);
-    }
+    let gen = self.owned(&mut state, id, epoch, now)?;
     let entry_id = gen.push(None, data, Some(terminal), &self.config);
     gen.live = false;
     gen.expires_at = Some(now + self.config.ttl);

@@ -170,6 +170,21 @@ impl RedisStore {
     }
   }
 
+  /// Runs one of the scripts on a generation's three keys (every script takes them, in this order)
+  /// with the arguments `args` adds, bounded like every command.
+  async fn run_script(
+    &self,
+    script: &redis::Script,
+    keys: &Keys,
+    args: impl FnOnce(&mut redis::ScriptInvocation<'_>),
+  ) -> Result<Value> {
+    let mut manager = self.manager()?;
+    let mut call = script.prepare_invoke();
+    call.key(&keys.log).key(&keys.meta).key(&keys.lease);
+    args(&mut call);
+    self.bounded(call.invoke_async(&mut manager)).await
+  }
+
   fn live_ttl_ms(&self) -> u64 {
     // While live, keys carry an expiry of ttl + lease, pushed forward on every renew: a producer
     // that dies with no reader ever coming still leaves nothing behind for good.
@@ -180,18 +195,16 @@ impl RedisStore {
     self.ensure_stop_listener().await;
     let keys = self.keys(id);
     let epoch = fastrand::u64(1..);
-    let mut manager = self.manager()?;
-    let mut call = self.scripts.begin.prepare_invoke();
-    call
-      .key(&keys.log)
-      .key(&keys.meta)
-      .key(&keys.lease)
-      .arg(epoch.to_string())
-      .arg(millis(self.config.lease))
-      .arg(self.live_ttl_ms())
-      .arg(millis(self.config.ttl))
-      .arg(self.config.max_len);
-    let outcome: Value = self.bounded(call.invoke_async(&mut manager)).await?;
+    let outcome = self
+      .run_script(&self.scripts.begin, &keys, |call| {
+        call
+          .arg(epoch.to_string())
+          .arg(millis(self.config.lease))
+          .arg(self.live_ttl_ms())
+          .arg(millis(self.config.ttl))
+          .arg(self.config.max_len);
+      })
+      .await?;
     match outcome {
       Value::Int(0) => {
         lock(&self.producers)
@@ -223,23 +236,21 @@ impl RedisStore {
     events: &[(Option<&str>, &str)],
   ) -> Result<Vec<String>> {
     let keys = self.keys(id);
-    let mut manager = self.manager()?;
-    let mut call = self.scripts.append.prepare_invoke();
-    call
-      .key(&keys.log)
-      .key(&keys.meta)
-      .key(&keys.lease)
-      .arg(epoch.to_string())
-      .arg(self.config.max_len)
-      .arg(self.live_ttl_ms());
-    for (event, data) in events {
-      match event {
-        Some(name) => call.arg("1").arg(*name),
-        None => call.arg("0").arg(""),
-      };
-      call.arg(*data);
-    }
-    let outcome: Value = self.bounded(call.invoke_async(&mut manager)).await?;
+    let outcome = self
+      .run_script(&self.scripts.append, &keys, |call| {
+        call
+          .arg(epoch.to_string())
+          .arg(self.config.max_len)
+          .arg(self.live_ttl_ms());
+        for (event, data) in events {
+          match event {
+            Some(name) => call.arg("1").arg(*name),
+            None => call.arg("0").arg(""),
+          };
+          call.arg(*data);
+        }
+      })
+      .await?;
     match outcome {
       Value::Int(0) => Err(StoreError::Fenced),
       Value::Array(ids) if ids.len() == events.len() => {
@@ -251,16 +262,14 @@ impl RedisStore {
 
   pub(crate) async fn renew(&self, id: &str, epoch: u64) -> Result<Renewal> {
     let keys = self.keys(id);
-    let mut manager = self.manager()?;
-    let mut call = self.scripts.renew.prepare_invoke();
-    call
-      .key(&keys.log)
-      .key(&keys.meta)
-      .key(&keys.lease)
-      .arg(epoch.to_string())
-      .arg(millis(self.config.lease))
-      .arg(self.live_ttl_ms());
-    let outcome: Value = self.bounded(call.invoke_async(&mut manager)).await?;
+    let outcome = self
+      .run_script(&self.scripts.renew, &keys, |call| {
+        call
+          .arg(epoch.to_string())
+          .arg(millis(self.config.lease))
+          .arg(self.live_ttl_ms());
+      })
+      .await?;
     match outcome {
       Value::Int(-1) => Err(StoreError::Fenced),
       Value::Int(0) => Ok(Renewal::Continue),
@@ -277,18 +286,16 @@ impl RedisStore {
     data: &str,
   ) -> Result<String> {
     let keys = self.keys(id);
-    let mut manager = self.manager()?;
-    let mut call = self.scripts.finish.prepare_invoke();
-    call
-      .key(&keys.log)
-      .key(&keys.meta)
-      .key(&keys.lease)
-      .arg(epoch.to_string())
-      .arg(terminal.as_str())
-      .arg(data)
-      .arg(millis(self.config.ttl))
-      .arg(self.config.max_len);
-    let outcome: Value = self.bounded(call.invoke_async(&mut manager)).await?;
+    let outcome = self
+      .run_script(&self.scripts.finish, &keys, |call| {
+        call
+          .arg(epoch.to_string())
+          .arg(terminal.as_str())
+          .arg(data)
+          .arg(millis(self.config.ttl))
+          .arg(self.config.max_len);
+      })
+      .await?;
     match outcome {
       Value::Int(0) => Err(StoreError::Fenced),
       other => text(&other, "terminal entry id"),
@@ -297,15 +304,11 @@ impl RedisStore {
 
   pub(crate) async fn stop(&self, id: &str) -> Result<bool> {
     let keys = self.keys(id);
-    let mut manager = self.manager()?;
-    let mut call = self.scripts.stop.prepare_invoke();
-    call
-      .key(&keys.log)
-      .key(&keys.meta)
-      .key(&keys.lease)
-      .arg(self.stop_channel())
-      .arg(id);
-    let outcome: Value = self.bounded(call.invoke_async(&mut manager)).await?;
+    let outcome = self
+      .run_script(&self.scripts.stop, &keys, |call| {
+        call.arg(self.stop_channel()).arg(id);
+      })
+      .await?;
     match outcome {
       Value::Int(0) => Ok(false),
       Value::Int(1) => Ok(true),
@@ -323,19 +326,17 @@ impl RedisStore {
     max_entries: usize,
     max_bytes: usize,
   ) -> Result<Option<Snapshot>> {
-    let mut manager = self.manager()?;
     let start = cursor.map_or_else(|| "-".to_string(), |c| format!("({c}"));
-    let mut call = self.scripts.read.prepare_invoke();
-    call
-      .key(&keys.log)
-      .key(&keys.meta)
-      .key(&keys.lease)
-      .arg(start)
-      .arg(max_entries.max(1))
-      .arg(millis(self.config.ttl))
-      .arg(self.config.max_len)
-      .arg(max_bytes.max(1));
-    let outcome: Value = self.bounded(call.invoke_async(&mut manager)).await?;
+    let outcome = self
+      .run_script(&self.scripts.read, keys, |call| {
+        call
+          .arg(start)
+          .arg(max_entries.max(1))
+          .arg(millis(self.config.ttl))
+          .arg(self.config.max_len)
+          .arg(max_bytes.max(1));
+      })
+      .await?;
     let Value::Array(parts) = outcome else {
       return Err(StoreError::protocol(&format!("read returned {outcome:?}")));
     };
