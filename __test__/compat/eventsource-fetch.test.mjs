@@ -8,30 +8,7 @@ import assert from 'node:assert/strict'
 import { EventSource } from 'native-sse/eventsource'
 import { startServer, sse, unusedPort } from '../helpers/server.mjs'
 import { recordingFetch, oneByteChunks } from '../helpers/custom-fetch.mjs'
-
-/** Logs every event of `es` as [type, readyState at dispatch, event]; `until(pred)` waits for pred(log). */
-function record(es, extra = []) {
-  const log = []
-  let checks = []
-  for (const type of ['open', 'message', 'error', ...extra]) {
-    es.addEventListener(type, (event) => {
-      log.push([type, es.readyState, event])
-      checks = checks.filter((check) => !check())
-    })
-  }
-  log.until = (pred) =>
-    new Promise((resolve) => {
-      const check = () => {
-        if (!pred(log)) return false
-        resolve(log)
-        return true
-      }
-      if (!check()) checks.push(check)
-    })
-  log.count = (type) => log.filter(([t]) => t === type).length
-  log.errors = () => log.filter(([t]) => t === 'error').map(([, state, event]) => [state, event.message])
-  return log
-}
+import { record } from '../helpers/event-log.mjs'
 
 test('the custom fetch gets the URL and the package init; onopen, onmessage, addEventListener and named events fire', async () => {
   const srv = await startServer((req, res) => sse(res, 'id: 1\ndata: first\n\nevent: update\ndata: second\n\n'))

@@ -12,35 +12,8 @@ import DefaultEventSource from 'native-sse/eventsource'
 import { SSEClient } from '../../index.mjs'
 import { runModule } from '../helpers/child.mjs'
 import { startServer, startRawServer, sse, SSE_HEAD } from '../helpers/server.mjs'
+import { record } from '../helpers/event-log.mjs'
 import { dropAfter } from '../helpers/event-stream.mjs'
-
-/**
- * Logs every event of `es` (the three standard types and `extra` named ones) as
- * [type, readyState at dispatch, event]; `until(pred)` resolves once pred(log) holds.
- */
-function record(es, extra = []) {
-  const log = []
-  let checks = []
-  for (const type of ['open', 'message', 'error', ...extra]) {
-    es.addEventListener(type, (event) => {
-      log.push([type, es.readyState, event])
-      checks = checks.filter((check) => !check())
-    })
-  }
-  log.until = (pred) =>
-    new Promise((resolve) => {
-      const check = () => {
-        if (!pred(log)) return false
-        resolve(log)
-        return true
-      }
-      if (!check()) checks.push(check)
-    })
-  log.count = (type) => log.filter(([t]) => t === type).length
-  log.states = () =>
-    log.map(([type, state, event]) => (type === 'message' ? `${type}:${event.data}@${state}` : `${type}@${state}`))
-  return log
-}
 
 test('the constants are on the class and on instances, and a new instance is CONNECTING', async () => {
   const srv = await startServer((req, res) => sse(res, 'retry: 5\n\n'))

@@ -204,3 +204,39 @@ export async function startFlood({ total, payload }) {
   })
   return Object.assign(srv, { flood })
 }
+
+/**
+ * A server that writes `count` events of 4 KiB (`data: <padding>`) as fast as its socket takes them,
+ * for tests of back-pressure through a consumer that stops reading. `held.stats` has `written`
+ * (bytes handed to the socket) and `finished`; `held.blocked` resolves once one wait for 'drain' has
+ * lasted `heldMs`: the writes are held back. `onWritten(stats)` runs after every write.
+ */
+export async function startHeldBack({ count = 64 * 1024, heldMs, onWritten = () => {} }) {
+  const text = `data: ${'x'.repeat(4096 - 8)}\n\n`
+  const stats = { written: 0, finished: false }
+  let resolveBlocked
+  const blocked = new Promise((resolve) => (resolveBlocked = resolve))
+  const srv = await startServer(async (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    for (let i = 0; i < count && !res.destroyed; i++) {
+      stats.written += text.length
+      onWritten(stats)
+      if (!res.write(text)) {
+        const timer = setTimeout(resolveBlocked, heldMs)
+        await new Promise((resolve) => {
+          const go = () => {
+            res.off('drain', go)
+            res.off('close', go)
+            resolve()
+          }
+          res.on('drain', go)
+          res.on('close', go)
+        })
+        clearTimeout(timer)
+      }
+    }
+    stats.finished = true
+    res.end()
+  })
+  return Object.assign(srv, { stats, blocked })
+}

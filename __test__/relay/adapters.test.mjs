@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SSEClient } from '../../index.mjs'
-import { startServer, delay } from '../helpers/server.mjs'
+import { startServer, startHeldBack, delay } from '../helpers/server.mjs'
 import { signal } from '../helpers/relay.mjs'
 import { parseEventStream } from '../helpers/event-stream.mjs'
 
@@ -199,37 +199,13 @@ test('toNodeReadable() is an object-mode Readable of the messages; destroy() abo
 })
 
 test('a web stream nobody reads holds the upstream back (pull-based: no read-ahead into memory)', async () => {
-  const EVENT = 'y'.repeat(4096 - 8)
-  const COUNT = 64 * 1024
-  const stats = { written: 0, finished: false }
-  const blocked = signal()
-  const srv = await startServer(async (req, res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' })
-    for (let i = 0; i < COUNT && !res.destroyed; i++) {
-      const text = `data: ${EVENT}\n\n`
-      stats.written += text.length
-      if (!res.write(text)) {
-        // Resolved once one wait for 'drain' has lasted half a second: the writes are held back.
-        const timer = setTimeout(() => blocked.resolve(), 500)
-        await new Promise((resolve) => {
-          const go = () => {
-            res.off('drain', go)
-            res.off('close', go)
-            resolve()
-          }
-          res.on('drain', go)
-          res.on('close', go)
-        })
-        clearTimeout(timer)
-      }
-    }
-    stats.finished = true
-    res.end()
-  })
+  // Resolved once one wait for 'drain' has lasted half a second: the writes are held back.
+  const srv = await startHeldBack({ heldMs: 500 })
+  const { stats, blocked } = srv
   try {
     const stream = new SSEClient().create().stream({ url: srv.url })
     const body = stream.toReadableStream({ format: 'sse' })
-    await blocked.promise
+    await blocked
     assert.equal(stats.finished, false)
     assert.ok(stats.written < 64 * 2 ** 20, `the upstream got ${(stats.written / 2 ** 20).toFixed(1)} MiB out`)
     await body.cancel()

@@ -7,7 +7,7 @@ import net from 'node:net'
 import http2 from 'node:http2'
 import { EventSource } from 'eventsource'
 import { SSEClient } from '../../index.mjs'
-import { startServer, delay } from '../helpers/server.mjs'
+import { startServer, startHeldBack, delay } from '../helpers/server.mjs'
 import { downstream, startHttp, signal } from '../helpers/relay.mjs'
 import { rng, pick } from '../helpers/random.mjs'
 
@@ -492,38 +492,18 @@ test(
     // The upstream writes 4 KiB events as fast as its socket takes them, up to 256 MiB. What it gets
     // out while the downstream reads nothing is bounded by the socket buffers on both connections
     // (Linux autotunes loopback buffers up to tcp_rmem/tcp_wmem max) plus the relay's own queues.
-    const EVENT = 'x'.repeat(4096 - 8)
-    const COUNT = 64 * 1024
-    const total = COUNT * 4096
-    const stats = { written: 0, finished: false }
-    const blocked = signal()
+    const total = 64 * 1024 * 4096
     let progressed = null
-    const upstream = await startServer(async (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' })
-      for (let i = 0; i < COUNT && !res.destroyed; i++) {
-        const text = `data: ${EVENT}\n\n`
-        stats.written += text.length
+    // Resolved once one wait for 'drain' has lasted a whole second: the writes are held back.
+    // Without back-pressure the relay buffers in memory and the upstream keeps flowing (with stalls
+    // of a few hundred ms): then this never resolves and the test times out.
+    const upstream = await startHeldBack({
+      heldMs: 1000,
+      onWritten(stats) {
         if (progressed !== null && stats.written >= progressed.at) progressed.resolve()
-        if (!res.write(text)) {
-          // Resolved once one wait for 'drain' has lasted a whole second: the writes are held back.
-          // Without back-pressure the relay buffers in memory and the upstream keeps flowing (with
-          // stalls of a few hundred ms): then this never resolves and the test times out.
-          const timer = setTimeout(() => blocked.resolve(), 1000)
-          await new Promise((resolve) => {
-            const go = () => {
-              res.off('drain', go)
-              res.off('close', go)
-              resolve()
-            }
-            res.on('drain', go)
-            res.on('close', go)
-          })
-          clearTimeout(timer)
-        }
-      }
-      stats.finished = true
-      res.end()
+      },
     })
+    const { stats, blocked } = upstream
     const { client, sse } = stack()
     const relay = await startRelay(sse, () => ({ url: upstream.url, heartbeat: false }))
     const rssBefore = process.memoryUsage().rss
@@ -533,7 +513,7 @@ test(
       await once(socket, 'connect')
       socket.pause()
       socket.write(`POST / HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 0\r\n\r\n`)
-      await blocked.promise
+      await blocked
       const rssGrowth = process.memoryUsage().rss - rssBefore
       const mib = (n) => (n / 2 ** 20).toFixed(1)
       console.log(
