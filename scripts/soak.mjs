@@ -464,6 +464,8 @@ async function runLong() {
   } else {
     console.log('HTTP/2: skipped (nginx or openssl is not installed); the HTTP/1.1 waves run alone')
   }
+  // nginx runs in the foreground as this process's child: never leave it behind, whatever ends us.
+  process.on('exit', () => nginx?.child.kill('SIGKILL'))
   const stopAll = async () => {
     server.kill()
     await nginx?.stop()
