@@ -86,7 +86,10 @@ function serve() {
   // clear()) can bring the open fds back to the baseline within its 15 s.
   const keepAlive = process.argv.find((a) => a.startsWith('--keep-alive='))
   server.keepAliveTimeout = keepAlive === undefined ? 5000 : Number(keepAlive.slice('--keep-alive='.length))
-  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }))
+  // Node's default backlog (511) overflows when 2,000 connections arrive at once on a busy machine:
+  // the kernel then drops handshakes and resets some connections before their request is read,
+  // which nginx turns into 502 (the HTTP/1.1 client just reconnects).
+  server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => process.send({ port: server.address().port }))
   process.on('disconnect', () => process.exit(0))
 }
 
@@ -348,6 +351,20 @@ function openFileLimit() {
   return soft === undefined || soft === 'unlimited' ? Infinity : Number(soft)
 }
 
+/** The kernel's count of connections dropped from a full accept queue (machine-wide), or null. */
+function listenOverflows() {
+  try {
+    const [names, values] = readFileSync('/proc/net/netstat', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('TcpExt:'))
+      .map((l) => l.split(/\s+/))
+    const i = names.indexOf('ListenOverflows')
+    return i < 0 ? null : Number(values[i])
+  } catch {
+    return null
+  }
+}
+
 /** Busy-waits `ms` milliseconds: the JS thread is blocked while the streams keep arriving natively. */
 function blockJs(ms) {
   const until = performance.now() + ms
@@ -496,6 +513,7 @@ async function runLong() {
     return now
   }
   const baseline = await settle(0, 4)
+  const overflowsBefore = listenOverflows()
   console.log(`baseline: RSS ${baseline.rss.toFixed(1)} MiB, ${baseline.fds} open fds`)
 
   const totals = new Map(
@@ -553,6 +571,14 @@ async function runLong() {
         `(baseline ${baseline.fds})`,
     )
     if (t.lost > 0 || t.duplicated > 0) find(`${name}: ${t.lost} events lost, ${t.duplicated} duplicated`)
+  }
+  const overflows = listenOverflows()
+  if (overflows !== null && overflowsBefore !== null) {
+    console.log(`accept queue overflows on this machine during the soak: ${overflows - overflowsBefore}`)
+  }
+  if (nginx !== null) {
+    const beforeHeaders = nginx.log().match(/while reading response header from upstream/g)?.length ?? 0
+    console.log(`nginx: ${beforeHeaders} upstream connections failed before the response headers (each one a 502)`)
   }
   clearTimeout(overdue)
   await stopAll()
