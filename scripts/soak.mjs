@@ -528,7 +528,10 @@ async function runLong() {
   for (let w = 1; w <= maxWaves && performance.now() < end; w++) {
     const proto = protocols[(w - 1) % protocols.length]
     const t = performance.now()
+    const overflowsAtStart = listenOverflows()
     const r = await wave(SSEClient, proto, `w${w}`)
+    const overflowed =
+      overflowsAtStart === null ? '' : `; accept queue overflows ${listenOverflows() - overflowsAtStart}`
     if (r === null) break
     const seconds = (performance.now() - t) / 1000
     const peak = rssMiB()
@@ -545,7 +548,8 @@ async function runLong() {
       `wave ${w} ${proto.name}: ${r.streams} streams, ${r.events} events, lost ${r.lost}, duplicated ${r.duplicated}, ` +
         `${r.aborted} aborted, ${r.dropped} dropped by the server and resumed; JS blocked ${r.blocked} ms; ` +
         `clients ${r.endings.join(', ')}; ${seconds.toFixed(1)} s; RSS peak ${peak.toFixed(0)} MiB, ` +
-        `settled ${after.rss.toFixed(0)} MiB; open fds peak ${r.peakFds}, ${after.fds} after ${settling.toFixed(1)} s`,
+        `settled ${after.rss.toFixed(0)} MiB; open fds peak ${r.peakFds}, ${after.fds} after ${settling.toFixed(1)} s` +
+        overflowed,
     )
     if (after.fds > baseline.fds + 2) find(`wave ${w} ${proto.name}: open fds ${after.fds} vs baseline ${baseline.fds}`)
     if (w > WARMUP_WAVES) {
