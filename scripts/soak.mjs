@@ -34,10 +34,10 @@ const DEADLINE_MS = (MINUTES !== null ? MINUTES + 5 : QUICK ? 6 : 20) * 60_000
 // GET/POST /s?k=KEY&n=N&gap=MS&fault=none|reset-first|drop&at=A&how=close|reset|after-headers
 //   n events `id: i` / `data: KEY:i`, `gap` ms apart, then the end of the body; a request with a
 //   Last-Event-ID header resumes after that id. With reset-first the first connection for KEY is
-//   reset before any byte of the response (how=after-headers: closed after the headers, before any event):
-//   the client must reconnect. With drop, a request without
-//   Last-Event-ID writes events 0..A-1 and then loses its connection (closed, or reset with how=reset)
-//   in the middle of the body: the client must reconnect and resume with Last-Event-ID A-1.
+//   reset before any byte of the response (how=after-headers: closed after the headers, before any
+//   event): the client must reconnect. With drop, a request without Last-Event-ID writes events
+//   0..A-1 and then loses its connection (closed, or reset with how=reset) in the middle of the body:
+//   the client must reconnect and resume with Last-Event-ID A-1.
 function serve() {
   const seen = new Set()
   const server = http.createServer((req, res) => {
