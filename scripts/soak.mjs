@@ -6,10 +6,19 @@
 //
 //   SOAK_QUICK=1 npm run soak     under a minute: 10,000 sequential streams, 4 rounds of 1,000 concurrent
 //   npm run soak                  100,000 sequential streams, 4 rounds of 5,000 concurrent (SOAK_ROUNDS)
+//   SOAK_MINUTES=10 npm run soak  the long mode: waves of 2,000 concurrent streams (SOAK_WAVE) for that
+//                                 many minutes, alternately over HTTP/1.1 and over HTTP/2 (nginx with
+//                                 http2_max_concurrent_streams 100, TLS, proxying to the same server;
+//                                 skipped with a line saying so where nginx is missing). Besides the
+//                                 aborts: server drops mid-body resumed with Last-Event-ID, new clients
+//                                 every wave dropped without close() for the GC to collect (or closed, or
+//                                 cleared), and the JS thread blocked for 200-1,000 ms in half the waves.
+//                                 Needs about 2 x SOAK_WAVE + 512 open files (ulimit -n).
 import http from 'node:http'
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 
 const QUICK = process.env.SOAK_QUICK === '1'
@@ -17,12 +26,18 @@ const SEQUENTIAL = Number(process.env.SOAK_SEQUENTIAL ?? (QUICK ? 10_000 : 100_0
 const CONCURRENT = Number(process.env.SOAK_CONCURRENT ?? (QUICK ? 1_000 : 5_000))
 const ROUNDS = Number(process.env.SOAK_ROUNDS ?? 4)
 const IN_FLIGHT = 64 // how many of the "sequential" streams run at a time
-const DEADLINE_MS = (QUICK ? 6 : 20) * 60_000
+const MINUTES = process.env.SOAK_MINUTES === undefined ? null : Number(process.env.SOAK_MINUTES)
+const WAVE = Number(process.env.SOAK_WAVE ?? 2_000)
+const DEADLINE_MS = (MINUTES !== null ? MINUTES + 5 : QUICK ? 6 : 20) * 60_000
 
 // ---- the server (child process) ---------------------------------------------------------------
-// GET/POST /s?k=KEY&n=N&gap=MS&fault=none|reset-first
-//   n events `id: i` / `data: KEY:i`, `gap` ms apart, then the end of the body. With reset-first the
-//   first connection for KEY is reset before any byte of the response: the client must reconnect.
+// GET/POST /s?k=KEY&n=N&gap=MS&fault=none|reset-first|drop&at=A&how=close|reset|after-headers
+//   n events `id: i` / `data: KEY:i`, `gap` ms apart, then the end of the body; a request with a
+//   Last-Event-ID header resumes after that id. With reset-first the first connection for KEY is
+//   reset before any byte of the response (how=after-headers: closed after the headers, before any
+//   event): the client must reconnect. With drop, a request without Last-Event-ID writes events
+//   0..A-1 and then loses its connection (closed, or reset with how=reset) in the middle of the body:
+//   the client must reconnect and resume with Last-Event-ID A-1.
 function serve() {
   const seen = new Set()
   const server = http.createServer((req, res) => {
@@ -33,14 +48,29 @@ function serve() {
     const gap = Number(q.get('gap'))
     if (q.get('fault') === 'reset-first' && !seen.has(key)) {
       seen.add(key)
-      req.socket.resetAndDestroy()
+      if (q.get('how') !== 'after-headers') {
+        req.socket.resetAndDestroy()
+        return
+      }
+      // A proxy answers 502 to a reset before the response, or to a reset that discards headers it
+      // has not read yet: send the headers, then close the connection without ending the body.
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.flushHeaders()
+      setTimeout(() => req.socket.destroy(), 50)
       return
     }
     seen.delete(key)
+    const resumed = req.headers['last-event-id'] !== undefined
+    const dropAt = q.get('fault') === 'drop' && !resumed ? Number(q.get('at')) : -1
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     let i = Number(req.headers['last-event-id'] ?? -1) + 1
     const tick = () => {
       if (res.destroyed) return
+      if (i === dropAt) {
+        if (q.get('how') === 'reset') req.socket.resetAndDestroy()
+        else req.socket.destroy()
+        return
+      }
       if (i >= n) {
         res.end()
         return
@@ -52,8 +82,14 @@ function serve() {
     }
     tick()
   })
-  server.keepAliveTimeout = 5000
-  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }))
+  // The long mode keeps idle connections for a minute, so that only its clients' end (GC, close(),
+  // clear()) can bring the open fds back to the baseline within its 15 s.
+  const keepAlive = process.argv.find((a) => a.startsWith('--keep-alive='))
+  server.keepAliveTimeout = keepAlive === undefined ? 5000 : Number(keepAlive.slice('--keep-alive='.length))
+  // Node's default backlog (511) overflows when 2,000 connections arrive at once on a busy machine:
+  // the kernel then drops handshakes and resets some connections before their request is read,
+  // which nginx turns into 502 (the HTTP/1.1 client just reconnects).
+  server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => process.send({ port: server.address().port }))
   process.on('disconnect', () => process.exit(0))
 }
 
@@ -67,26 +103,44 @@ const find = (text) => {
   findings.push(text)
 }
 
+// Fates: [name, weight]. The rounds use the first table; the long mode adds server drops mid-stream.
+const FATES = [
+  ['end', 55], // runs to the end
+  ['reconnect', 10], // its first connection is reset before the response: it reconnects once
+  ['before-headers', 10], // aborted right after post()
+  ['mid-stream', 10], // aborted inside onMessage
+  ['between-events', 10], // aborted in a setImmediate after an event
+  ['in-reconnect-wait', 5], // aborted while it waits to reconnect after a reset
+]
+const FATES_WITH_DROPS = [
+  ['end', 40],
+  ['drop', 20], // the server drops the connection mid-body: it reconnects with Last-Event-ID and resumes
+  ['reconnect', 8],
+  ['before-headers', 8],
+  ['mid-stream', 8],
+  ['between-events', 8],
+  ['in-reconnect-wait', 8],
+]
+function pickFate(table) {
+  let roll = Math.random() * table.reduce((sum, [, w]) => sum + w, 0)
+  for (const [name, weight] of table) {
+    roll -= weight
+    if (roll < 0) return name
+  }
+  return table[0][0]
+}
+
 /**
- * One stream with a random fate. Resolves with { aborted, events }. Checks exactly-once delivery for
- * streams that were not aborted and silence after abort() for those that were.
+ * One stream with a random fate. Resolves with { fate, aborted, events, lost, duplicated }. Checks
+ * exactly-once in-order delivery for streams that were not aborted and silence after abort() for
+ * those that were; `lost` counts the events a stream that was not aborted never got, `duplicated`
+ * the events any stream got more than once.
  */
-function oneStream(sse, base, key, { n, gap }) {
-  const roll = Math.random()
-  // 55 % run to the end, 10 % reconnect once first; the rest are aborted at some phase.
-  const fate =
-    roll < 0.55
-      ? 'end'
-      : roll < 0.65
-        ? 'reconnect'
-        : roll < 0.75
-          ? 'before-headers'
-          : roll < 0.85
-            ? 'mid-stream'
-            : roll < 0.95
-              ? 'between-events'
-              : 'in-reconnect-wait'
-  const fault = fate === 'reconnect' || fate === 'in-reconnect-wait' ? 'reset-first' : 'none'
+function oneStream(sse, base, key, { n, gap, fates = FATES, resetAfterHeaders = false }) {
+  const fate = pickFate(fates)
+  const fault = fate === 'reconnect' || fate === 'in-reconnect-wait' ? 'reset-first' : fate === 'drop' ? 'drop' : 'none'
+  const dropAt = 1 + Math.floor(Math.random() * (n - 1))
+  const how = fault === 'reset-first' && resetAfterHeaders ? 'after-headers' : Math.random() < 0.5 ? 'close' : 'reset'
   const abortAt = Math.floor(Math.random() * n)
   const got = []
   let aborted = false
@@ -94,7 +148,7 @@ function oneStream(sse, base, key, { n, gap }) {
   let closes = 0
   let finalError = null
   const req = sse.post({
-    url: `${base}/s?k=${key}&n=${n}&gap=${gap}&fault=${fault}`,
+    url: `${base}/s?k=${key}&n=${n}&gap=${gap}&fault=${fault}&at=${dropAt}&how=${how}`,
     body: { key },
     retryDelay: fate === 'in-reconnect-wait' ? 1000 : 5,
     onMessage(msg) {
@@ -128,6 +182,17 @@ function oneStream(sse, base, key, { n, gap }) {
     aborted = true
     req.abort()
   }
+  const tally = () => {
+    const distinct = new Set(got)
+    const valid = got.filter((d) => d.startsWith(`${key}:`) && Number(d.slice(key.length + 1)) < n)
+    return {
+      fate,
+      aborted,
+      events: got.length,
+      lost: aborted ? 0 : n - new Set(valid).size,
+      duplicated: got.length - distinct.size,
+    }
+  }
   return req.done.then(
     () => {
       if (afterAbort > 0) find(`${key} (${fate}): ${afterAbort} callbacks after abort()`)
@@ -141,13 +206,13 @@ function oneStream(sse, base, key, { n, gap }) {
       } else if (got.some((d, i) => d !== `${key}:${i}`)) {
         find(`${key} (${fate}): events out of order or repeated before the abort`)
       }
-      return { aborted, events: got.length }
+      return tally()
     },
     (err) => {
       find(
         `${key} (${fate}): done rejected with ${err.code}: ${err.message} ${finalError === err ? '' : '(not the last onError)'}`,
       )
-      return { aborted, events: got.length }
+      return tally()
     },
   )
 }
@@ -265,6 +330,271 @@ async function run() {
   process.exit(findings.length === 0 ? 0 : 1)
 }
 
+// ---- the long mode -------------------------------------------------------------------------------
+// Waves of WAVE concurrent streams (20 events 150 ms apart, the FATES_WITH_DROPS fates) until
+// MINUTES have passed, HTTP/1.1 and HTTP/2 in turn. Each wave makes 1 to 3 new clients (5 instances
+// each) and ends each of them one way: dropped without close() or clear() (the GC must collect it
+// and close its sockets), close(), or clear() and then dropped. After each wave, with no client left,
+// open fds must come back to the baseline (+2) within 15 s of GCs. RSS cannot come back to its
+// baseline (glibc keeps freed memory for reuse), so it must settle instead: after the first four
+// waves (the allocator's high-water mark), no wave may settle more than 10 % + 16 MiB above the
+// highest of those four; a leak grows with every wave and crosses that line.
+const LONG = { n: 20, gap: 150, fates: FATES_WITH_DROPS }
+const WAVE_TIMEOUT_MS = 120_000
+const WARMUP_WAVES = 4
+
+function openFileLimit() {
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'))
+  const soft = line?.split(/\s+/)[3]
+  return soft === undefined || soft === 'unlimited' ? Infinity : Number(soft)
+}
+
+/** The kernel's count of connections dropped from a full accept queue (machine-wide), or null. */
+function listenOverflows() {
+  try {
+    const [names, values] = readFileSync('/proc/net/netstat', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('TcpExt:'))
+      .map((l) => l.split(/\s+/))
+    const i = names.indexOf('ListenOverflows')
+    return i < 0 ? null : Number(values[i])
+  } catch {
+    return null
+  }
+}
+
+/** Busy-waits `ms` milliseconds: the JS thread is blocked while the streams keep arriving natively. */
+function blockJs(ms) {
+  const until = performance.now() + ms
+  let spins = 0
+  while (performance.now() < until && spins < 1e10) spins++
+}
+
+/** One wave: WAVE streams at once over `proto`, its clients ended before it returns. */
+async function wave(SSEClient, proto, label) {
+  const clients = Array.from({ length: 1 + Math.floor(Math.random() * 3) }, () => new SSEClient(proto.options))
+  const instances = clients.flatMap((c) => Array.from({ length: 5 }, () => c.create()))
+  let blocked = 0
+  const blocker =
+    Math.random() < 0.5
+      ? setTimeout(
+          () => {
+            blocked = 200 + Math.floor(Math.random() * 800)
+            blockJs(blocked)
+          },
+          300 + Math.random() * 1700,
+        )
+      : null
+  let peakFds = fds()
+  const sampler = setInterval(() => {
+    peakFds = Math.max(peakFds, fds())
+  }, 250)
+  let timer
+  const timedOut = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(null), WAVE_TIMEOUT_MS)
+  })
+  const results = await Promise.race([
+    Promise.all(
+      Array.from({ length: WAVE }, (_, i) =>
+        oneStream(instances[i % instances.length], proto.base, `${label}s${i}`, proto.streams),
+      ),
+    ),
+    timedOut,
+  ])
+  clearTimeout(timer)
+  clearTimeout(blocker)
+  clearInterval(sampler)
+  const endings = []
+  for (const client of clients) {
+    const roll = Math.random()
+    if (roll < 0.6) endings.push('dropped')
+    else if (roll < 0.8) {
+      await client.close()
+      endings.push('closed')
+    } else {
+      client.clear()
+      endings.push('cleared')
+    }
+  }
+  if (results === null) {
+    find(`${label}: the wave did not end within ${WAVE_TIMEOUT_MS / 1000} s`)
+    for (const client of clients) await client.close()
+    return null
+  }
+  const sum = (f) => results.reduce((total, r) => total + f(r), 0)
+  return {
+    streams: results.length,
+    events: sum((r) => r.events),
+    lost: sum((r) => r.lost),
+    duplicated: sum((r) => r.duplicated),
+    aborted: sum((r) => (r.aborted ? 1 : 0)),
+    dropped: sum((r) => (r.fate === 'drop' ? 1 : 0)),
+    blocked,
+    endings,
+    peakFds,
+  }
+}
+
+async function runLong() {
+  const started = performance.now()
+  if (!(MINUTES > 0 && MINUTES <= 24 * 60)) {
+    console.error(`SOAK_MINUTES must be a number of minutes from 0 to 1440 (got ${process.env.SOAK_MINUTES})`)
+    process.exit(2)
+  }
+  const limit = openFileLimit()
+  if (limit < 2 * WAVE + 512) {
+    console.error(
+      `open file limit ${limit} is too low for waves of ${WAVE} streams (a socket each here and in the server, ` +
+        `more through nginx): raise it (ulimit -n ${Math.max(8192, 2 * WAVE + 512)}) or lower SOAK_WAVE`,
+    )
+    process.exit(2)
+  }
+  console.log(
+    `soak, long mode: ${MINUTES} min of waves of ${WAVE} streams; ${new Date().toISOString()}, ` +
+      `load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}, Node ${process.version}`,
+  )
+  const server = fork(fileURLToPath(import.meta.url), ['--serve', '--keep-alive=60000'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const [{ port }] = await once(server, 'message')
+  const upstream = `http://127.0.0.1:${port}`
+  const { SSEClient } = await import('../index.mjs')
+  const { startNginxH2 } = await import('../__test__/helpers/h2.mjs')
+  let nginx = null
+  try {
+    nginx = await startNginxH2(upstream, { maxConcurrentStreams: 100 })
+  } catch (err) {
+    find(`nginx is installed but did not start: ${err.message}`)
+  }
+  const protocols = [{ name: 'HTTP/1.1', base: upstream, options: {}, streams: LONG }]
+  if (nginx !== null) {
+    protocols.push({
+      name: 'HTTP/2',
+      base: nginx.base,
+      options: { ca: nginx.ca, http2: true },
+      streams: { ...LONG, resetAfterHeaders: true },
+    })
+  } else {
+    console.log('HTTP/2: skipped (nginx or openssl is not installed); the HTTP/1.1 waves run alone')
+  }
+  // nginx runs in the foreground as this process's child: never leave it behind, whatever ends us.
+  process.on('exit', () => nginx?.child.kill('SIGKILL'))
+  const stopAll = async () => {
+    server.kill()
+    await nginx?.stop()
+  }
+  const overdue = setTimeout(() => {
+    find(`the soak did not finish within ${DEADLINE_MS / 60000} minutes`)
+    process.exitCode = 1
+    server.kill()
+    nginx?.child.kill('SIGKILL')
+    process.exit(1)
+  }, DEADLINE_MS)
+
+  // Warm up every protocol so the baseline holds the runtime, the TLS roots and the JS helpers.
+  for (const proto of protocols) {
+    const warm = new SSEClient(proto.options)
+    await oneStream(warm.create(), proto.base, `warm${proto.name}`, { n: 3, gap: 0 })
+    await warm.close()
+  }
+  // GCs until open fds are at `target` or below (the baseline: a few rounds, nothing to wait for).
+  const settle = async (target, tries) => {
+    let now
+    for (let i = 0; i < tries; i++) {
+      await sleep(250)
+      globalThis.gc?.()
+      now = { rss: rssMiB(), fds: fds() }
+      if (now.fds <= target) break
+    }
+    return now
+  }
+  const baseline = await settle(0, 4)
+  const overflowsBefore = listenOverflows()
+  console.log(`baseline: RSS ${baseline.rss.toFixed(1)} MiB, ${baseline.fds} open fds`)
+
+  const totals = new Map(
+    protocols.map((p) => [
+      p.name,
+      { waves: 0, streams: 0, events: 0, lost: 0, duplicated: 0, aborted: 0, dropped: 0, blocked: 0, rss: [], fds: [] },
+    ]),
+  )
+  const settled = []
+  const end = started + MINUTES * 60_000
+  const maxWaves = Math.ceil(MINUTES * 60) // a wave takes well over a second
+  for (let w = 1; w <= maxWaves && performance.now() < end; w++) {
+    const proto = protocols[(w - 1) % protocols.length]
+    const t = performance.now()
+    const overflowsAtStart = listenOverflows()
+    const r = await wave(SSEClient, proto, `w${w}`)
+    const overflowed =
+      overflowsAtStart === null ? '' : `; accept queue overflows ${listenOverflows() - overflowsAtStart}`
+    if (r === null) break
+    const seconds = (performance.now() - t) / 1000
+    const peak = rssMiB()
+    const t2 = performance.now()
+    const after = await settle(baseline.fds + 2, 60)
+    const settling = (performance.now() - t2) / 1000
+    settled.push(after.rss)
+    const tot = totals.get(proto.name)
+    tot.waves++
+    for (const k of ['streams', 'events', 'lost', 'duplicated', 'aborted', 'dropped', 'blocked']) tot[k] += r[k]
+    tot.rss.push(after.rss)
+    tot.fds.push(after.fds)
+    console.log(
+      `wave ${w} ${proto.name}: ${r.streams} streams, ${r.events} events, lost ${r.lost}, duplicated ${r.duplicated}, ` +
+        `${r.aborted} aborted, ${r.dropped} dropped by the server and resumed; JS blocked ${r.blocked} ms; ` +
+        `clients ${r.endings.join(', ')}; ${seconds.toFixed(1)} s; RSS peak ${peak.toFixed(0)} MiB, ` +
+        `settled ${after.rss.toFixed(0)} MiB; open fds peak ${r.peakFds}, ${after.fds} after ${settling.toFixed(1)} s` +
+        overflowed,
+    )
+    if (after.fds > baseline.fds + 2) find(`wave ${w} ${proto.name}: open fds ${after.fds} vs baseline ${baseline.fds}`)
+    if (w > WARMUP_WAVES) {
+      const ceiling = Math.max(...settled.slice(0, WARMUP_WAVES))
+      if (after.rss > ceiling * 1.1 + 16) {
+        find(
+          `wave ${w}: RSS settled at ${after.rss.toFixed(0)} MiB, above the first ${WARMUP_WAVES} waves' ` +
+            `${ceiling.toFixed(0)} MiB + 10 % + 16 MiB: a leak`,
+        )
+      }
+    }
+  }
+  if (settled.length <= WARMUP_WAVES) {
+    console.log(`(${settled.length} waves: too few to check RSS against the first ${WARMUP_WAVES})`)
+  }
+  for (const [name, t] of totals) {
+    if (t.waves === 0) continue
+    console.log(
+      `${name}: ${t.waves} waves, ${t.streams} streams, ${t.events} events, lost ${t.lost}, duplicated ${t.duplicated}, ` +
+        `${t.aborted} aborted, ${t.dropped} dropped by the server and resumed, JS blocked ${t.blocked} ms in all; ` +
+        `RSS settled ${Math.min(...t.rss).toFixed(0)}-${Math.max(...t.rss).toFixed(0)} MiB ` +
+        `(baseline ${baseline.rss.toFixed(0)}), open fds after each wave ${Math.min(...t.fds)}-${Math.max(...t.fds)} ` +
+        `(baseline ${baseline.fds})`,
+    )
+    if (t.lost > 0 || t.duplicated > 0) find(`${name}: ${t.lost} events lost, ${t.duplicated} duplicated`)
+  }
+  const overflows = listenOverflows()
+  if (overflows !== null && overflowsBefore !== null) {
+    console.log(`accept queue overflows on this machine during the soak: ${overflows - overflowsBefore}`)
+  }
+  if (nginx !== null) {
+    const beforeHeaders = nginx.log().match(/while reading response header from upstream/g)?.length ?? 0
+    console.log(`nginx: ${beforeHeaders} upstream connections failed before the response headers (each one a 502)`)
+  }
+  clearTimeout(overdue)
+  await stopAll()
+  const all = [...totals.values()]
+  console.log(
+    `soak: ${all.reduce((n, t) => n + t.streams, 0)} streams in ${all.reduce((n, t) => n + t.waves, 0)} waves, ` +
+      `${all.reduce((n, t) => n + t.events, 0)} events, ${findings.length} findings, ` +
+      `${((performance.now() - started) / 1000).toFixed(0)} s`,
+  )
+  process.exit(findings.length === 0 ? 0 : 1)
+}
+
 function report(started, totals = {}) {
   const seconds = ((performance.now() - started) / 1000).toFixed(0)
   console.log(
@@ -274,4 +604,5 @@ function report(started, totals = {}) {
 }
 
 if (process.argv.includes('--serve')) serve()
+else if (MINUTES !== null) await runLong()
 else await run()
