@@ -282,6 +282,12 @@ export interface RequestOptions {
    * most once per this many bytes of them (a SNAPSHOT record, `onSnapshot`).
    */
   snapshotEvery?: number
+  /**
+   * Milliseconds, 0 to 1000 (default 0): the events that arrive within this window after a
+   * delivery to JS wait for its end and arrive together, in one delivery; the first event after a
+   * quiet period and the request's end are not held back.
+   */
+  coalesce?: number
 }
 
 /** Where a client keeps the logs of resumable generations. */

@@ -171,6 +171,14 @@ export interface RequestOptions extends CommonOptions {
    * arguments' length so far: keep it in proportion to the arguments you expect.
    */
   snapshotEvery?: number | undefined
+  /**
+   * Milliseconds, 0 to 1000, default 0: the events that arrive within this window after a delivery
+   * to JS wait for its end and arrive together, in one delivery (one wake-up of the JS thread); the
+   * first event after a quiet period and the request's end are not held back. An event waits at
+   * most the window. For many concurrent streams read on one thread, where the wake-ups cost more
+   * than the events. In `relay()`, `coalesce` is the relay's own window for writes.
+   */
+  coalesce?: number | undefined
   /** Aborting it is the same as `handle.abort()`. */
   signal?: AbortSignalLike | undefined
   onOpen?: ((res: SseOpenInfo) => void) | undefined

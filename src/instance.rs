@@ -13,6 +13,7 @@ use sse_store::StoreError;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::ClientContext;
+use crate::delivery::coalesce_window;
 use crate::env::EnvState;
 use crate::error::{internal, throw, Code};
 use crate::handle::{abort_all, lock, Registry, RequestShared};
@@ -121,6 +122,7 @@ impl NativeInstance {
       options.snapshot_every,
     )
     .map_err(throw)?;
+    let hold = coalesce_window(options.coalesce.take()).map_err(throw)?;
     if let Some(generation) = &generation {
       sse_store::validate_id(generation).map_err(store_input)?;
     }
@@ -129,6 +131,7 @@ impl NativeInstance {
     let target = (cfg.method.clone(), cfg.url.clone());
     let (id, cancel, mut sink) = self.open(&env, mode, Some(target))?;
     sink.set_filter(filter);
+    sink.set_hold(hold);
     // The task's clone of the HTTP client goes when the task ends, aborted or not.
     let context = Arc::clone(&self.context);
     let requests = Arc::clone(&self.requests);
@@ -236,6 +239,7 @@ impl NativeInstance {
       options.snapshot_every,
     )
     .map_err(throw)?;
+    coalesce_window(options.coalesce).map_err(throw)?;
     self.resolve(options)?;
     self.http().map(drop)
   }

@@ -89,6 +89,10 @@ pub struct RequestOptions {
   /// With `accumulate`: a snapshot of a tool call's arguments parsed so far (best effort), at
   /// most once per this many bytes of them (a SNAPSHOT record, `onSnapshot`).
   pub snapshot_every: Option<f64>,
+  /// Milliseconds, 0 to 1000 (default 0): the events that arrive within this window after a
+  /// delivery to JS wait for its end and arrive together, in one delivery; the first event after a
+  /// quiet period and the request's end are not held back.
+  pub coalesce: Option<f64>,
 }
 
 /// A resumed reader of a generation's log.

@@ -34,6 +34,8 @@ pub struct RecordSink {
   counted_open: bool,
   /// `select` and `accumulate` (src/select.rs), applied to each event before it goes anywhere.
   filter: EventFilter,
+  /// `coalesce`: how long the records of a read may wait for the next delivery (src/delivery.rs).
+  hold: Option<Duration>,
 }
 
 impl RecordSink {
@@ -54,7 +56,13 @@ impl RecordSink {
       bytes: 0,
       counted_open: true,
       filter: EventFilter::default(),
+      hold: None,
     }
+  }
+
+  /// `coalesce`: the records of each read may wait this long for a delivery; the last never waits.
+  pub fn set_hold(&mut self, hold: Option<Duration>) {
+    self.hold = hold;
   }
 
   pub fn set_filter(&mut self, filter: EventFilter) {
@@ -88,7 +96,8 @@ impl RecordSink {
     self.stats().delivered(events, bytes);
   }
 
-  async fn hand_over(&mut self) {
+  /// Hands over the records so far; `hold`: they may wait that long to be delivered.
+  async fn hand_over_within(&mut self, hold: Option<Duration>) {
     self.publish();
     if self.shared.is_detached() {
       self.records.clear();
@@ -97,13 +106,18 @@ impl RecordSink {
     self.records.flush_text();
     if !self.records.meta.is_empty() {
       let Records { text, meta, .. } = &mut self.records;
-      self.hub.push(text, meta).await;
+      self.hub.push(text, meta, hold).await;
     }
+  }
+
+  /// Hands over the records so far, to be delivered at once.
+  async fn hand_over(&mut self) {
+    self.hand_over_within(None).await;
   }
 
   /// Hands over what is batched, then waits while the request is paused.
   pub async fn flush_and_wait(&mut self) {
-    self.hand_over().await;
+    self.hand_over_within(self.hold).await;
     if !self.shared.is_detached() {
       // A stream() consumer or a relay's socket that fell behind holds the reader here; the
       // socket fills and TCP slows the server down.

@@ -28,6 +28,7 @@ const REQUEST_FIELDS = {
   selectMissing: 'string',
   accumulate: 'string',
   snapshotEvery: 'number',
+  coalesce: 'number',
 }
 const CLIENT_FIELDS = {
   baseUrl: 'string',
