@@ -260,6 +260,11 @@ export interface RequestOptions {
   maxEventSize?: number
   /** Deliver events as re-encoded event-stream text (TEXT records), for relays. */
   text?: boolean
+  /**
+   * Default true; false when nothing on the JS side reads the events (no `onMessage`): only their
+   * id changes are delivered, not one record per event.
+   */
+  messages?: boolean
   /** Resumable: the id of the generation whose log the events are appended to. */
   generation?: string
   /**

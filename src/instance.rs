@@ -92,6 +92,8 @@ impl NativeInstance {
   fn resolve(&self, options: RequestOptions) -> napi::Result<(RequestConfig, Mode), Code> {
     let mode = if options.text.unwrap_or(false) {
       Mode::Text
+    } else if options.messages == Some(false) {
+      Mode::Unread
     } else {
       Mode::Messages
     };

@@ -75,6 +75,9 @@ pub struct RequestOptions {
   pub max_event_size: Option<f64>,
   /// Deliver events as re-encoded event-stream text (TEXT records), for relays.
   pub text: Option<bool>,
+  /// Default true; false when nothing on the JS side reads the events (no `onMessage`): only their
+  /// id changes are delivered, not one record per event.
+  pub messages: Option<bool>,
   /// Resumable: the id of the generation whose log the events are appended to.
   pub generation: Option<String>,
   /// A JSON Pointer (RFC 6901), e.g. '/choices/0/delta/content': each event's data becomes the
