@@ -269,9 +269,10 @@ export interface RequestOptions {
   generation?: string
   /**
    * A JSON Pointer (RFC 6901), e.g. '/choices/0/delta/content': each event's data becomes the
-   * value there, evaluated natively (a string as its text, any other value as its JSON).
+   * value there, evaluated natively (a string as its text, any other value as its JSON). Or named
+   * pointers as flat `[name, pointer, ...]` pairs: one event per value found, named by its pointer.
    */
-  select?: string
+  select?: string | Array<string>
   /**
    * 'keep' (default) or 'drop': what happens to an event whose data is not JSON or has no value
    * at `select` ('[DONE]', a usage chunk, an error event).

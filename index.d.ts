@@ -117,13 +117,16 @@ export interface SseOpenInfo {
 export interface SseMessage {
   /** The event's data, lines joined with "\n" (WHATWG event-stream rules). */
   data: string
-  /** "message" when the stream named none. */
+  /** "message" when the stream named none; with named `select` pointers, the name that found `data`. */
   event: string
   /** The last event id in force ("" if none); it persists across events without an id field. */
   id: string
   /** Set when this event carried a retry field (milliseconds). */
   retry?: number
 }
+
+/** Named JSON Pointers for `select`: each name becomes the `event` of the values its pointer finds. */
+export type SelectFields = Readonly<Record<string, string>>
 
 /** Options of one request. */
 export interface RequestOptions extends CommonOptions {
@@ -152,11 +155,16 @@ export interface RequestOptions extends CommonOptions {
    * A JSON Pointer (RFC 6901), e.g. '/choices/0/delta/content': each event's data becomes the value
    * there, found natively without building a JS object: a JSON string as its text (escapes
    * decoded), any other value as its JSON text. Applies to `onMessage`, `stream()` and `relay()`.
+   *
+   * Or named pointers, e.g. `{ content: '/choices/0/delta/content', tools: '/choices/0/delta/tool_calls' }`:
+   * each event gives one message per name whose pointer finds a value, in the object's order, with
+   * that name as its `event` (in `relay()`, its `event:` field). Names are non-empty single lines.
    */
-  select?: string | undefined
+  select?: string | SelectFields | undefined
   /**
-   * Default 'keep': an event whose data is not JSON or has no value at `select` ('[DONE]', a usage
-   * chunk with empty `choices`, an error event) is delivered as it came; 'drop' skips it.
+   * Default 'keep': an event whose data is not JSON or has no value at `select` (none at any of
+   * its named pointers: '[DONE]', a usage chunk with empty `choices`, an error event) is delivered
+   * as it came; 'drop' skips it.
    */
   selectMissing?: 'keep' | 'drop' | undefined
   /**

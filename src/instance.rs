@@ -118,7 +118,7 @@ impl NativeInstance {
   pub fn start(&self, env: Env, mut options: RequestOptions) -> napi::Result<u32, Code> {
     let generation = options.generation.take();
     let filter = EventFilter::new(
-      options.select.as_deref(),
+      options.select.as_ref(),
       options.select_missing.as_deref(),
       options.accumulate.as_deref(),
       options.snapshot_every,
@@ -235,7 +235,7 @@ impl NativeInstance {
   #[napi]
   pub fn check(&self, options: RequestOptions) -> napi::Result<(), Code> {
     EventFilter::new(
-      options.select.as_deref(),
+      options.select.as_ref(),
       options.select_missing.as_deref(),
       options.accumulate.as_deref(),
       options.snapshot_every,

@@ -81,8 +81,9 @@ pub struct RequestOptions {
   /// Resumable: the id of the generation whose log the events are appended to.
   pub generation: Option<String>,
   /// A JSON Pointer (RFC 6901), e.g. '/choices/0/delta/content': each event's data becomes the
-  /// value there, evaluated natively (a string as its text, any other value as its JSON).
-  pub select: Option<String>,
+  /// value there, evaluated natively (a string as its text, any other value as its JSON). Or named
+  /// pointers as flat `[name, pointer, ...]` pairs: one event per value found, named by its pointer.
+  pub select: Option<Either<String, Vec<String>>>,
   /// 'keep' (default) or 'drop': what happens to an event whose data is not JSON or has no value
   /// at `select` ('[DONE]', a usage chunk, an error event).
   pub select_missing: Option<String>,

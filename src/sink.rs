@@ -278,6 +278,18 @@ impl sse_core::Sink for RecordSink {
         self.snapshots();
         return Ok(());
       }
+      Filtered::Fields(values) => {
+        for (index, value) in &values {
+          let named = Event {
+            data: value.as_str(),
+            event: self.filter.field_name(*index),
+            ..event
+          };
+          put(&mut self.records, &mut self.log, &named)?;
+        }
+        self.snapshots();
+        return Ok(());
+      }
       Filtered::Selected(value) => {
         selected = value;
         Event {
@@ -286,13 +298,7 @@ impl sse_core::Sink for RecordSink {
         }
       }
     };
-    match &mut self.log {
-      Some(log) => {
-        self.records.check_size(&event)?;
-        log.push(&event);
-      }
-      None => self.records.message(&event)?,
-    }
+    put(&mut self.records, &mut self.log, &event)?;
     self.snapshots();
     Ok(())
   }
@@ -324,6 +330,18 @@ impl Drop for RecordSink {
     self.publish();
     self.close_stats();
   }
+}
+
+/// One event to its records, or to the log first (a resumable request).
+fn put(records: &mut Records, log: &mut Option<LogWriter>, event: &Event<'_>) -> Result<(), Error> {
+  match log {
+    Some(log) => {
+      records.check_size(event)?;
+      log.push(event);
+    }
+    None => records.message(event)?,
+  }
+  Ok(())
 }
 
 /// The HTTP version as `progress(id)` reports it: 10 for HTTP/1.0, 11, 20, 30; 9 for 0.9, 0 unknown.

@@ -46,6 +46,7 @@ const TYPE = {
   boolean: 'boolean',
   pem: 'string | Uint8Array',
   store: 'string | StoreOptions',
+  select: 'string | Array<string>',
 }
 
 for (const [name, table] of [
