@@ -260,13 +260,19 @@ export interface RequestOptions {
   maxEventSize?: number
   /** Deliver events as re-encoded event-stream text (TEXT records), for relays. */
   text?: boolean
+  /**
+   * Default true; false when nothing on the JS side reads the events (no `onMessage`): only their
+   * id changes are delivered, not one record per event.
+   */
+  messages?: boolean
   /** Resumable: the id of the generation whose log the events are appended to. */
   generation?: string
   /**
    * A JSON Pointer (RFC 6901), e.g. '/choices/0/delta/content': each event's data becomes the
-   * value there, evaluated natively (a string as its text, any other value as its JSON).
+   * value there, evaluated natively (a string as its text, any other value as its JSON). Or named
+   * pointers as flat `[name, pointer, ...]` pairs: one event per value found, named by its pointer.
    */
-  select?: string
+  select?: string | Array<string>
   /**
    * 'keep' (default) or 'drop': what happens to an event whose data is not JSON or has no value
    * at `select` ('[DONE]', a usage chunk, an error event).
@@ -282,6 +288,12 @@ export interface RequestOptions {
    * most once per this many bytes of them (a SNAPSHOT record, `onSnapshot`).
    */
   snapshotEvery?: number
+  /**
+   * Milliseconds, 0 to 1000 (default 0): the events that arrive within this window after a
+   * delivery to JS wait for its end and arrive together, in one delivery; the first event after a
+   * quiet period and the request's end are not held back.
+   */
+  coalesce?: number
 }
 
 /** Where a client keeps the logs of resumable generations. */

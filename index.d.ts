@@ -120,13 +120,16 @@ export interface SseOpenInfo {
 export interface SseMessage {
   /** The event's data, lines joined with "\n" (WHATWG event-stream rules). */
   data: string
-  /** "message" when the stream named none. */
+  /** "message" when the stream named none; with named `select` pointers, the name that found `data`. */
   event: string
   /** The last event id in force ("" if none); it persists across events without an id field. */
   id: string
   /** Set when this event carried a retry field (milliseconds). */
   retry?: number
 }
+
+/** Named JSON Pointers for `select`: each name becomes the `event` of the values its pointer finds. */
+export type SelectFields = Readonly<Record<string, string>>
 
 /** Options of one request. */
 export interface RequestOptions extends CommonOptions {
@@ -155,11 +158,16 @@ export interface RequestOptions extends CommonOptions {
    * A JSON Pointer (RFC 6901), e.g. '/choices/0/delta/content': each event's data becomes the value
    * there, found natively without building a JS object: a JSON string as its text (escapes
    * decoded), any other value as its JSON text. Applies to `onMessage`, `stream()` and `relay()`.
+   *
+   * Or named pointers, e.g. `{ content: '/choices/0/delta/content', tools: '/choices/0/delta/tool_calls' }`:
+   * each event gives one message per name whose pointer finds a value, in the object's order, with
+   * that name as its `event` (in `relay()`, its `event:` field). Names are non-empty single lines.
    */
-  select?: string | undefined
+  select?: string | SelectFields | undefined
   /**
-   * Default 'keep': an event whose data is not JSON or has no value at `select` ('[DONE]', a usage
-   * chunk with empty `choices`, an error event) is delivered as it came; 'drop' skips it.
+   * Default 'keep': an event whose data is not JSON or has no value at `select` (none at any of
+   * its named pointers: '[DONE]', a usage chunk with empty `choices`, an error event) is delivered
+   * as it came; 'drop' skips it.
    */
   selectMissing?: 'keep' | 'drop' | undefined
   /**
@@ -174,6 +182,14 @@ export interface RequestOptions extends CommonOptions {
    * arguments' length so far: keep it in proportion to the arguments you expect.
    */
   snapshotEvery?: number | undefined
+  /**
+   * Milliseconds, 0 to 1000, default 0: the events that arrive within this window after a delivery
+   * to JS wait for its end and arrive together, in one delivery (one wake-up of the JS thread); the
+   * first event after a quiet period and the request's end are not held back. An event waits at
+   * most the window. For many concurrent streams read on one thread, where the wake-ups cost more
+   * than the events. In `relay()`, `coalesce` is the relay's own window for writes.
+   */
+  coalesce?: number | undefined
   /** Aborting it is the same as `handle.abort()`. */
   signal?: AbortSignalLike | undefined
   onOpen?: ((res: SseOpenInfo) => void) | undefined

@@ -4,6 +4,7 @@ import {
   SSEClient,
   ServerSentEvents,
   SseRequest,
+  type SelectFields,
   type ClientOptions,
   type RequestOptions,
   type SseMessage,
@@ -250,6 +251,13 @@ async function finals(): Promise<void> {
   sse.post({ url: 'x', accumulate: 'openai' })
   // @ts-expect-error selectMissing is 'keep' or 'drop'
   sse.post({ url: 'x', select: '/a', selectMissing: 'skip' })
+  // Named pointers, and coalesce.
+  const fields = { content: '/choices/0/delta/content', tools: '/choices/0/delta/tool_calls' } as const
+  sse.post({ url: 'x', select: fields satisfies SelectFields, coalesce: 16, onMessage: (m) => void m.event })
+  // @ts-expect-error a named pointer is a string
+  sse.post({ url: 'x', select: { content: 1 } })
+  // @ts-expect-error coalesce is a number of ms
+  sse.post({ url: 'x', coalesce: '16' })
   const err = {} as SseError
   if (err.code === 'PROVIDER_ERROR') void (err.body satisfies string)
   void plain

@@ -14,6 +14,7 @@
 // --example accumulate` (bench/accumulate.rs).
 //
 //   node bench/accumulate.mjs [--runs 3] [--limit 60] [--sizes 8192,32768,131072,262144,120000]
+//                             [--readers native,openai,openai-strict,anthropic]
 import { fork } from 'node:child_process'
 import http from 'node:http'
 import { once } from 'node:events'
@@ -157,22 +158,25 @@ async function main() {
       runs: { type: 'string', default: '3' },
       limit: { type: 'string', default: '60' },
       sizes: { type: 'string', default: '8192,32768,131072,262144,120000' },
+      readers: { type: 'string', default: 'native,openai,openai-strict,anthropic' },
     },
   })
   const sizes = a.sizes.split(',').map(Number)
+  const wanted = new Set(a.readers.split(','))
   const lines = [
     `- date: ${new Date().toISOString()}`,
     `- node: ${process.version}; CPU: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores; load average at start: ${os
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(', ')}`,
-    `- command: \`node bench/accumulate.mjs --runs ${a.runs} --limit ${a.limit} --sizes ${a.sizes}\``,
+    `- command: \`node bench/accumulate.mjs --runs ${a.runs} --limit ${a.limit} --sizes ${a.sizes} --readers ${a.readers}\``,
     '',
     '| format | reader | deltas | stream MB | ms to the final message |',
     '| --- | --- | --- | --- | --- |',
   ]
   for (const [format, readers] of Object.entries(READERS)) {
     for (const [reader, label] of readers) {
+      if (!wanted.has(reader)) continue
       for (const n of sizes) {
         const r = await measure(reader, format, n, Number(a.runs), Number(a.limit))
         const ms = r.timedOut ? `> ${Number(a.limit) * 1000} (killed)` : (r.error ?? r.ms.toFixed(1))

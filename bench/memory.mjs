@@ -24,7 +24,9 @@ if (process.argv[2] === '--server') {
   // Each stream gets one event at once; the flood starts when the parent says "go" (once every
   // stream is open and its RSS is measured), so that the growth is the flood's alone.
   const [, , , mode, eventSize] = process.argv
-  const line = `data: ${'x'.repeat(Math.max(1, Number(eventSize) - 8))}\n\n`.repeat(Number(process.env.MEMORY_BATCH ?? 1))
+  const line = `data: ${'x'.repeat(Math.max(1, Number(eventSize) - 8))}\n\n`.repeat(
+    Number(process.env.MEMORY_BATCH ?? 1),
+  )
   let go
   const started = new Promise((resolve) => (go = resolve))
   process.on('message', (m) => m === 'go' && go())

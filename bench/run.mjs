@@ -3,7 +3,8 @@
 //
 //   node bench/run.mjs [--scenarios A,B,C,D,E] [--runs 3]
 //                      [--clients native,fetch,eventsource,fes,compat-eventsource,compat-fes,
-//                                 compat-eventsource-fetch,compat-fes-fetch,raw,native-parse,native-select]
+//                                 compat-eventsource-fetch,compat-fes-fetch,raw,native-parse,native-select,
+//                                 native-parse-coalesce,native-select-coalesce]
 //                      [--scale 1] [--streams 1000,5000] [--out bench/results.md]
 //
 // Every (scenario, run, client) gets a fresh load server (server.mjs) and a fresh client process
@@ -27,6 +28,8 @@ const CLIENTS = {
   'native-diag': 'native-sse, every diagnostics channel subscribed',
   'native-parse': 'native-sse, JSON.parse of each event for its content',
   'native-select': "native-sse, select: '/choices/0/delta/content'",
+  'native-parse-coalesce': 'native-sse, JSON.parse of each event, coalesce: 16',
+  'native-select-coalesce': "native-sse, select: '/choices/0/delta/content', coalesce: 16",
   fetch: 'fetch + eventsource-parser',
   eventsource: 'eventsource',
   fes: '@microsoft/fetch-event-source',
@@ -36,7 +39,7 @@ const CLIENTS = {
   'compat-fes-fetch': 'native-sse/fetch-event-source, custom fetch',
   raw: 'raw socket (floor)',
 }
-const AI_CLIENTS = new Set(['native-parse', 'native-select'])
+const AI_CLIENTS = new Set(['native-parse', 'native-select', 'native-parse-coalesce', 'native-select-coalesce'])
 const SCENARIOS = ['A', 'B', 'C', 'D', 'E']
 
 const USAGE = `usage: node bench/run.mjs [--scenarios A,B,C,D,E] [--runs 3] [--clients ${Object.keys(CLIENTS).join(',')}]
@@ -54,8 +57,8 @@ const { values: args } = parseArgs({
   options: {
     scenarios: { type: 'string', default: SCENARIOS.join(',') },
     runs: { type: 'string', default: '3' },
-    // native-diag (bench/results-diagnostics.md) and the native-parse/native-select pair (select,
-    // bench/results-ai.md) are asked for by name.
+    // native-diag (bench/results-diagnostics.md) and the native-parse/native-select clients (select
+    // and coalesce, bench/results-ai.md) are asked for by name.
     clients: {
       type: 'string',
       default: Object.keys(CLIENTS)

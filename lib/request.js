@@ -62,6 +62,8 @@ function start(native, options, method, wrap, text = false, generation = undefin
   if (text) nativeOptions.text = true
   if (generation !== undefined) nativeOptions.generation = generation
   const wrapped = wrap === undefined ? callbacks : wrap(callbacks)
+  // Nothing reads the events (a request for its `final`, its `done`): none is copied to JS.
+  if (!text && wrapped.onMessage === undefined) nativeOptions.messages = false
   let state
   try {
     if (pending === undefined) {

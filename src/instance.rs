@@ -13,6 +13,7 @@ use sse_store::StoreError;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::ClientContext;
+use crate::delivery::coalesce_window;
 use crate::env::EnvState;
 use crate::error::{internal, throw, Code};
 use crate::handle::{abort_all, lock, Registry, RequestShared};
@@ -91,6 +92,8 @@ impl NativeInstance {
   fn resolve(&self, options: RequestOptions) -> napi::Result<(RequestConfig, Mode), Code> {
     let mode = if options.text.unwrap_or(false) {
       Mode::Text
+    } else if options.messages == Some(false) {
+      Mode::Unread
     } else {
       Mode::Messages
     };
@@ -115,12 +118,13 @@ impl NativeInstance {
   pub fn start(&self, env: Env, mut options: RequestOptions) -> napi::Result<u32, Code> {
     let generation = options.generation.take();
     let filter = EventFilter::new(
-      options.select.as_deref(),
+      options.select.as_ref(),
       options.select_missing.as_deref(),
       options.accumulate.as_deref(),
       options.snapshot_every,
     )
     .map_err(throw)?;
+    let hold = coalesce_window(options.coalesce.take()).map_err(throw)?;
     if let Some(generation) = &generation {
       sse_store::validate_id(generation).map_err(store_input)?;
     }
@@ -129,6 +133,7 @@ impl NativeInstance {
     let target = (cfg.method.clone(), cfg.url.clone());
     let (id, cancel, mut sink) = self.open(&env, mode, Some(target))?;
     sink.set_filter(filter);
+    sink.set_hold(hold);
     // The task's clone of the HTTP client goes when the task ends, aborted or not.
     let context = Arc::clone(&self.context);
     let requests = Arc::clone(&self.requests);
@@ -230,12 +235,13 @@ impl NativeInstance {
   #[napi]
   pub fn check(&self, options: RequestOptions) -> napi::Result<(), Code> {
     EventFilter::new(
-      options.select.as_deref(),
+      options.select.as_ref(),
       options.select_missing.as_deref(),
       options.accumulate.as_deref(),
       options.snapshot_every,
     )
     .map_err(throw)?;
+    coalesce_window(options.coalesce).map_err(throw)?;
     self.resolve(options)?;
     self.http().map(drop)
   }

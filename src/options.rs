@@ -75,11 +75,15 @@ pub struct RequestOptions {
   pub max_event_size: Option<f64>,
   /// Deliver events as re-encoded event-stream text (TEXT records), for relays.
   pub text: Option<bool>,
+  /// Default true; false when nothing on the JS side reads the events (no `onMessage`): only their
+  /// id changes are delivered, not one record per event.
+  pub messages: Option<bool>,
   /// Resumable: the id of the generation whose log the events are appended to.
   pub generation: Option<String>,
   /// A JSON Pointer (RFC 6901), e.g. '/choices/0/delta/content': each event's data becomes the
-  /// value there, evaluated natively (a string as its text, any other value as its JSON).
-  pub select: Option<String>,
+  /// value there, evaluated natively (a string as its text, any other value as its JSON). Or named
+  /// pointers as flat `[name, pointer, ...]` pairs: one event per value found, named by its pointer.
+  pub select: Option<Either<String, Vec<String>>>,
   /// 'keep' (default) or 'drop': what happens to an event whose data is not JSON or has no value
   /// at `select` ('[DONE]', a usage chunk, an error event).
   pub select_missing: Option<String>,
@@ -89,6 +93,10 @@ pub struct RequestOptions {
   /// With `accumulate`: a snapshot of a tool call's arguments parsed so far (best effort), at
   /// most once per this many bytes of them (a SNAPSHOT record, `onSnapshot`).
   pub snapshot_every: Option<f64>,
+  /// Milliseconds, 0 to 1000 (default 0): the events that arrive within this window after a
+  /// delivery to JS wait for its end and arrive together, in one delivery; the first event after a
+  /// quiet period and the request's end are not held back.
+  pub coalesce: Option<f64>,
 }
 
 /// A resumed reader of a generation's log.

@@ -34,6 +34,8 @@ pub struct RecordSink {
   counted_open: bool,
   /// `select` and `accumulate` (src/select.rs), applied to each event before it goes anywhere.
   filter: EventFilter,
+  /// `coalesce`: how long the records of a read may wait for the next delivery (src/delivery.rs).
+  hold: Option<Duration>,
 }
 
 impl RecordSink {
@@ -54,7 +56,13 @@ impl RecordSink {
       bytes: 0,
       counted_open: true,
       filter: EventFilter::default(),
+      hold: None,
     }
+  }
+
+  /// `coalesce`: the records of each read may wait this long for a delivery; the last never waits.
+  pub fn set_hold(&mut self, hold: Option<Duration>) {
+    self.hold = hold;
   }
 
   pub fn set_filter(&mut self, filter: EventFilter) {
@@ -88,7 +96,8 @@ impl RecordSink {
     self.stats().delivered(events, bytes);
   }
 
-  async fn hand_over(&mut self) {
+  /// Hands over the records so far; `hold`: they may wait that long to be delivered.
+  async fn hand_over_within(&mut self, hold: Option<Duration>) {
     self.publish();
     if self.shared.is_detached() {
       self.records.clear();
@@ -97,13 +106,18 @@ impl RecordSink {
     self.records.flush_text();
     if !self.records.meta.is_empty() {
       let Records { text, meta, .. } = &mut self.records;
-      self.hub.push(text, meta).await;
+      self.hub.push(text, meta, hold).await;
     }
+  }
+
+  /// Hands over the records so far, to be delivered at once.
+  async fn hand_over(&mut self) {
+    self.hand_over_within(None).await;
   }
 
   /// Hands over what is batched, then waits while the request is paused.
   pub async fn flush_and_wait(&mut self) {
-    self.hand_over().await;
+    self.hand_over_within(self.hold).await;
     if !self.shared.is_detached() {
       // A stream() consumer or a relay's socket that fell behind holds the reader here; the
       // socket fills and TCP slows the server down.
@@ -263,6 +277,20 @@ impl sse_core::Sink for RecordSink {
         self.snapshots();
         return Ok(());
       }
+      Filtered::Fields(values) => {
+        // One message per name found, each counted as delivered.
+        self.events += values.len() as u64;
+        for (index, value) in &values {
+          let named = Event {
+            data: value.as_str(),
+            event: self.filter.field_name(*index),
+            ..event
+          };
+          put(&mut self.records, &mut self.log, &named)?;
+        }
+        self.snapshots();
+        return Ok(());
+      }
       Filtered::Selected(value) => {
         selected = value;
         Event {
@@ -273,13 +301,7 @@ impl sse_core::Sink for RecordSink {
     };
     // Counted as delivered: what `select` dropped is not.
     self.events += 1;
-    match &mut self.log {
-      Some(log) => {
-        self.records.check_size(&event)?;
-        log.push(&event);
-      }
-      None => self.records.message(&event)?,
-    }
+    put(&mut self.records, &mut self.log, &event)?;
     self.snapshots();
     Ok(())
   }
@@ -311,6 +333,18 @@ impl Drop for RecordSink {
     self.publish();
     self.close_stats();
   }
+}
+
+/// One event to its records, or to the log first (a resumable request).
+fn put(records: &mut Records, log: &mut Option<LogWriter>, event: &Event<'_>) -> Result<(), Error> {
+  match log {
+    Some(log) => {
+      records.check_size(event)?;
+      log.push(event);
+    }
+    None => records.message(event)?,
+  }
+  Ok(())
 }
 
 /// The HTTP version as `progress(id)` reports it: 10 for HTTP/1.0, 11, 20, 30; 9 for 0.9, 0 unknown.

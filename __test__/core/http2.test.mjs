@@ -241,7 +241,8 @@ test('through nginx allowing 8 streams per connection, 8 held streams and 4 more
     for (let i = 0; i < 8; i++) holders.push(collect(sse, { url: `${nginx.base}/hold`, reconnectCount: 0 }))
     await allOpen
     const extra = []
-    for (let i = 0; i < 4; i++) extra.push(collect(sse, { url: `${nginx.base}/extra`, reconnectCount: 0, timeout: 5000 }))
+    for (let i = 0; i < 4; i++)
+      extra.push(collect(sse, { url: `${nginx.base}/extra`, reconnectCount: 0, timeout: 5000 }))
     const results = await Promise.all(extra.map((g) => g.done))
     assert.deepEqual(
       extra.flatMap((g) => g.errors.map((e) => `${e.code}: ${e.message}`)),
@@ -252,7 +253,11 @@ test('through nginx allowing 8 streams per connection, 8 held streams and 4 more
       extra.map((g) => g.messages.map((m) => m.data)),
       Array(4).fill(['extra']),
     )
-    for (const h of holders) assert.deepEqual(h.messages.map((m) => m.data), ['holding'])
+    for (const h of holders)
+      assert.deepEqual(
+        h.messages.map((m) => m.data),
+        ['holding'],
+      )
     for (const h of holders) h.req.abort()
   } finally {
     client.close()
@@ -311,7 +316,10 @@ test('a burst of requests to a new HTTP/2 origin shares one connection, and the 
       const got = []
       for (let i = 0; i < 10; i++) got.push(collect(sse, { url: srv.url, reconnectCount: 0 }))
       assert.deepEqual(await Promise.all(got.map((g) => g.done)), Array(10).fill({ ok: true }))
-      assert.deepEqual(got.flatMap((g) => g.messages.map((m) => m.data)), Array(10).fill('hi'))
+      assert.deepEqual(
+        got.flatMap((g) => g.messages.map((m) => m.data)),
+        Array(10).fill('hi'),
+      )
     }
     // One connection for the streams, and the one that learned the server's settings.
     assert.ok(srv.state.sessionsOpened <= 2, `${srv.state.sessionsOpened} connections for 3 waves of 10 streams`)

@@ -106,7 +106,7 @@ test('a malformed pointer or selectMissing is INVALID_OPTIONS, thrown at once', 
   for (const [options, message] of [
     [{ select: 'choices/0' }, /did you mean "\/choices\/0"/],
     [{ select: '/a~2' }, /"~" must be followed by 0 or 1/],
-    [{ select: 7 }, /select must be a string, got number/],
+    [{ select: 7 }, /select must be a string or an object of strings, got number/],
     [{ select: '/a', selectMissing: 'skip' }, /selectMissing must be 'keep' or 'drop', got "skip"/],
   ]) {
     assert.throws(

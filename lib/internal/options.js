@@ -24,10 +24,11 @@ const REQUEST_FIELDS = {
   strictContentType: 'boolean',
   retryDelay: 'number',
   maxEventSize: 'number',
-  select: 'string',
+  select: 'select',
   selectMissing: 'string',
   accumulate: 'string',
   snapshotEvery: 'number',
+  coalesce: 'number',
 }
 const CLIENT_FIELDS = {
   baseUrl: 'string',
@@ -59,6 +60,7 @@ const ARTICLE = {
   boolean: 'a boolean',
   pem: 'a string or binary data',
   store: 'a redis:// URL or an object { url, prefix, ttl, maxLen, lease, maxBytes, ca }',
+  select: 'a string or an object of strings',
 }
 
 /** Copies the fields of `table` that are set from `options` into `native`, checking their type. */
@@ -75,6 +77,8 @@ function passFields(options, table, native, prefix = '') {
       } else if (typeof value !== 'string') {
         throw invalidOptions(`${prefix}${name} must be ${ARTICLE.store}, got ${typeName(value)}`)
       }
+    } else if (type === 'select') {
+      value = selectOption(value, `${prefix}${name}`)
     } else if (type === 'pem') {
       if (ArrayBuffer.isView(value) && !(value instanceof Uint8Array)) {
         value = new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
@@ -87,6 +91,24 @@ function passFields(options, table, native, prefix = '') {
     }
     native[name] = value
   }
+}
+
+/**
+ * `select`: a JSON Pointer, or named pointers `{ name: pointer }` passed as flat [name, pointer, ...]
+ * pairs in the object's order (the binding checks the names and the pointers).
+ */
+function selectOption(value, name) {
+  if (typeof value === 'string') return value
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidOptions(`${name} must be ${ARTICLE.select}, got ${typeName(value)}`)
+  }
+  const pairs = []
+  for (const key of Object.keys(value)) {
+    const pointer = read(value, key)
+    if (typeof pointer !== 'string') throw invalidOptions(`${name}.${key} must be a string, got ${typeName(pointer)}`)
+    pairs.push(key, pointer)
+  }
+  return pairs
 }
 
 function read(options, name) {
