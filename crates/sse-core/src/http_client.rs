@@ -80,7 +80,9 @@ impl Transport {
     timeout: Option<std::time::Duration>,
   ) -> (reqwest::Client, Option<Lease>) {
     if let Some(shards) = &self.shards {
-      if let Some((client, lease)) = shards.pick(url, timeout).await {
+      // Boxed: the probe's TLS and HTTP/2 handshake are kilobytes of state, which inline would
+      // enlarge every request's task, HTTP/2 or not, for its whole life.
+      if let Some((client, lease)) = Box::pin(shards.pick(url, timeout)).await {
         return (client, Some(lease));
       }
     }
