@@ -1,29 +1,6 @@
 // native-sse reading an OpenAI-shaped stream for its content with `select` and `coalesce: 16`: the
 // pointer is evaluated on the reader thread, and the JS thread is woken at most once per 16 ms for
 // these streams, with every event that arrived meanwhile (not once per network read).
-import { SSEClient } from '../../index.mjs'
+import { nativeClient, forward, SELECT_CONTENT } from './native-common.mjs'
 
-export function createClient({ url }) {
-  const client = new SSEClient()
-  const sse = client.create()
-  return {
-    stream(body, sink) {
-      const req = sse.post({
-        url,
-        body,
-        doneData: '[DONE]',
-        reconnectCount: 0,
-        select: '/choices/0/delta/content',
-        selectMissing: 'drop',
-        coalesce: 16,
-        onMessage({ data }) {
-          sink.data(data)
-        },
-      })
-      return req.done
-    },
-    close() {
-      client.clear()
-    },
-  }
-}
+export const createClient = (config) => nativeClient(config, { ...SELECT_CONTENT, coalesce: 16 }, forward)
