@@ -155,16 +155,22 @@ impl Hub {
           let mut call = false;
           let mut arm = None;
           if !pending.scheduled {
+            // Only records that may wait read the clock: a request without `coalesce` (the common
+            // case, once per network read) schedules the call at once.
             let due = match (hold, *last_take) {
-              (Some(window), Some(taken)) => taken + window,
-              _ => Instant::now(),
+              (Some(window), Some(taken)) => Some(taken + window).filter(|&d| d > Instant::now()),
+              _ => None,
             };
-            if due <= Instant::now() {
-              pending.scheduled = true;
-              call = true;
-            } else if timer.is_none_or(|at| at > due) {
-              *timer = Some(due);
-              arm = Some(due);
+            match due {
+              None => {
+                pending.scheduled = true;
+                call = true;
+              }
+              Some(due) if timer.is_none_or(|at| at > due) => {
+                *timer = Some(due);
+                arm = Some(due);
+              }
+              Some(_) => {}
             }
           }
           drop(guard);
