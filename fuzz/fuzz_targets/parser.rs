@@ -172,8 +172,9 @@ fn reference(stream: &[u8], limit: usize, start: &Outcome) -> Outcome {
     }
   }
   // The unterminated tail is counted too, except a stream that is only the start of a BOM: those
-  // bytes wait in the BOM matcher, not in the line buffer.
-  let only_bom_start = body.len() < BOM.len() && BOM.starts_with(body);
+  // bytes wait in the BOM matcher, not in the line buffer. (The whole stream, not the body: after a
+  // full BOM, a tail such as EF is content and counts.)
+  let only_bom_start = stream.len() < BOM.len() && BOM.starts_with(stream);
   let held = data.len() + event_type.len() + id_buffer.len();
   if !raw_tail.is_empty() && !only_bom_start && held + raw_tail.len() > limit {
     out.too_large = true;
