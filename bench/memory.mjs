@@ -9,7 +9,7 @@
 // With http2=true the server is Node's http2 over TLS (one connection, 64 KiB per stream window);
 // otherwise plain HTTP/1.1 (one connection per stream). MEMORY_BATCH=k makes each server write k
 // events at once (64 KiB writes with k=64 and 1 KiB events): reads then fill hyper's read buffer,
-// which grows with full reads (see docs/http2.md).
+// which grows with full reads, and each read is parsed in 4 KiB pieces (see docs/http2.md).
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'

@@ -13,6 +13,7 @@
 //! started at different times would otherwise wake it as often as before.
 
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -103,6 +104,8 @@ fn trim(text: &mut String, meta: &mut Vec<u32>) {
 pub struct Hub {
   pending: Mutex<Pending>,
   drained: Notify,
+  /// The pending batch is at the cap, JS has not taken it yet (read without the lock).
+  full: AtomicBool,
   pub deliver: OnceLock<DeliverFn>,
 }
 
@@ -110,11 +113,15 @@ impl Hub {
   /// Appends a request's records (and empties the buffers); the first append to an empty batch
   /// schedules the JS call, at once or, for records that may wait `hold`, at the end of the window
   /// that began with the previous delivery. Waits while the pending batch is over the cap.
+  /// `more`: the same request appends again right away (the rest of one network read, parsed in
+  /// pieces): nothing is scheduled for these records unless the batch reached the cap, so that the
+  /// JS thread wakes once per read, as when the read was parsed whole.
   pub async fn push(
     self: &Arc<Self>,
     text: &mut String,
     meta: &mut Vec<u32>,
     hold: Option<Duration>,
+    more: bool,
   ) {
     loop {
       let mut drained = pin!(self.drained.notified());
@@ -150,11 +157,27 @@ impl Hub {
             pending.meta.extend_from_slice(meta);
           }
           // A request keeps no more than KEEP of its largest batch between batches: after one
-          // 16 KiB event, 1,000 idle streams otherwise held 1,000 buffers of its size.
-          trim(text, meta);
+          // 16 KiB event, 1,000 idle streams otherwise held 1,000 buffers of its size. (Not between
+          // the pieces of one read: the next piece fills them again at once.)
+          if more {
+            text.clear();
+            meta.clear();
+          } else {
+            trim(text, meta);
+          }
           let mut call = false;
           let mut arm = None;
-          if !pending.scheduled {
+          let at_cap = pending.text_len + pending.meta.len() * 4 >= PENDING_CAP;
+          if at_cap {
+            self.full.store(true, Ordering::Relaxed);
+          }
+          if more {
+            // A full batch is delivered whatever follows: the next push waits for JS to take it.
+            if !pending.scheduled && at_cap {
+              pending.scheduled = true;
+              call = true;
+            }
+          } else if !pending.scheduled {
             // Only records that may wait read the clock: a request without `coalesce` (the common
             // case, once per network read) schedules the call at once.
             let due = match (hold, *last_take) {
@@ -191,6 +214,11 @@ impl Hub {
     }
   }
 
+  /// Whether the pending batch is at the cap: the next push waits for JS to take it.
+  pub fn is_full(&self) -> bool {
+    self.full.load(Ordering::Relaxed)
+  }
+
   fn call(&self) {
     if let Some(deliver) = self.deliver.get() {
       deliver.call((), ThreadsafeFunctionCallMode::NonBlocking);
@@ -219,6 +247,7 @@ impl Hub {
     pending.last_take = Some(Instant::now());
     // Whatever was held went with this batch; records that come next start a new window.
     pending.timer = None;
+    self.full.store(false, Ordering::Relaxed);
     drop(pending);
     self.drained.notify_waiters();
     taken.ends.push(taken.meta.len() as u32);

@@ -82,6 +82,11 @@ impl RequestShared {
     self.set_paused(false);
   }
 
+  /// Whether a consumer holds the request (see `wait_resumed`).
+  pub fn is_paused(&self) -> bool {
+    self.paused.load(Ordering::Relaxed)
+  }
+
   pub fn set_paused(&self, paused: bool) {
     self.paused.store(paused, Ordering::Release);
     if !paused {

@@ -96,8 +96,9 @@ impl RecordSink {
     self.stats().delivered(events, bytes);
   }
 
-  /// Hands over the records so far; `hold`: they may wait that long to be delivered.
-  async fn hand_over_within(&mut self, hold: Option<Duration>) {
+  /// Hands over the records so far; `hold`: they may wait that long to be delivered; `more`: the
+  /// rest of the same network read follows at once (see `Hub::push`).
+  async fn hand_over_within(&mut self, hold: Option<Duration>, more: bool) {
     self.publish();
     if self.shared.is_detached() {
       self.records.clear();
@@ -106,18 +107,22 @@ impl RecordSink {
     self.records.flush_text();
     if !self.records.meta.is_empty() {
       let Records { text, meta, .. } = &mut self.records;
-      self.hub.push(text, meta, hold).await;
+      self.hub.push(text, meta, hold, more).await;
     }
   }
 
   /// Hands over the records so far, to be delivered at once.
   async fn hand_over(&mut self) {
-    self.hand_over_within(None).await;
+    self.hand_over_within(None, false).await;
   }
 
   /// Hands over what is batched, then waits while the request is paused.
   pub async fn flush_and_wait(&mut self) {
-    self.hand_over_within(self.hold).await;
+    self.flush_and_wait_more(false).await;
+  }
+
+  async fn flush_and_wait_more(&mut self, more: bool) {
+    self.hand_over_within(self.hold, more).await;
     if !self.shared.is_detached() {
       // A stream() consumer or a relay's socket that fell behind holds the reader here; the
       // socket fills and TCP slows the server down.
@@ -323,6 +328,18 @@ impl sse_core::Sink for RecordSink {
       log.flush(&mut self.records).await;
     }
     self.flush_and_wait().await;
+  }
+
+  /// Only when the next flush would wait (the hub at its cap, or a consumer holding the request):
+  /// otherwise the read's events keep gathering, and JS wakes once per read.
+  async fn flush_piece(&mut self) {
+    if !self.hub.is_full() && !self.shared.is_paused() {
+      return;
+    }
+    if let Some(log) = &mut self.log {
+      log.flush(&mut self.records).await;
+    }
+    self.flush_and_wait_more(true).await;
   }
 }
 

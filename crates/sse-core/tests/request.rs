@@ -451,3 +451,64 @@ async fn an_upload_that_keeps_moving_is_not_cut_by_the_no_progress_timeout() {
     started.elapsed()
   );
 }
+
+/// Counts the events of each hand-over (`flush`; `flush_piece` is the default, a flush).
+#[derive(Default)]
+struct HandOvers {
+  since_flush: usize,
+  events: usize,
+  largest: usize,
+  slowed: bool,
+}
+
+impl Sink for HandOvers {
+  fn open(&mut self, _: u16, _: http::Version, _: &HeaderMap) {}
+  fn event(&mut self, _: Event<'_>) -> Result<(), sse_core::Error> {
+    self.since_flush += 1;
+    self.events += 1;
+    Ok(())
+  }
+  fn error(&mut self, _: &sse_core::Error, _: u32, _: Duration) {}
+  async fn flush(&mut self) {
+    self.largest = self.largest.max(self.since_flush);
+    self.since_flush = 0;
+    if !self.slowed {
+      // A consumer that falls behind once: meanwhile the server's writes fill the socket, and
+      // the reads after it are as large as hyper's buffer lets them be.
+      self.slowed = true;
+      tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+  }
+}
+
+#[tokio::test]
+async fn a_large_read_is_handed_over_in_pieces() {
+  // 512 events of 1 KiB in one write: reads of tens of KiB. A sink that waits for its consumer
+  // must hold one piece's events, not one read's (1,000 streams blocked in a flush held ~130 KiB
+  // each when reads were parsed whole).
+  const EVENT: usize = 1024;
+  let event = format!("data: {}\n\n", "x".repeat(EVENT - 8));
+  let body = event.repeat(512);
+  let (url, _) = serve(move |_, _| Some(sse_response(&body))).await;
+  let mut opts = RequestOptions {
+    url,
+    reconnect_count: Some(0.0),
+    ..Default::default()
+  };
+  opts.timeout = Some(5000.0);
+  let cfg = Arc::new(RequestConfig::resolve(&ClientDefaults::default(), opts).unwrap());
+  let client = build_http_client(&Default::default()).unwrap();
+  let (outcome, sink) = Request::new(cfg, client, HandOvers::default())
+    .run(CancellationToken::new())
+    .await;
+  assert_eq!(outcome, Outcome::Closed);
+  assert_eq!(sink.events, 512);
+  // PIECE is 4 KiB: four whole events, and one that began in the piece before.
+  assert_eq!(sse_core::request::PIECE, 4096);
+  let most = 4096 / EVENT + 1;
+  assert!(
+    sink.largest <= most,
+    "one hand-over carried {} events (at most {most})",
+    sink.largest
+  );
+}
