@@ -212,6 +212,58 @@ for (const http2 of [false, true]) {
   })
 }
 
+test('with HTTPS_PROXY set and NO_PROXY covering the server, requests beyond its max_concurrent_streams still succeed', async (t) => {
+  // The proxy variables are read when a client is built: a proxy nobody listens on, and the server
+  // exempted, so every request goes direct and may use the HTTP/2 connections of their own.
+  const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY }
+  const held = []
+  let opened
+  const allOpen = new Promise((resolve) => (opened = resolve))
+  const srv = await startH2Server(
+    (stream, headers) => {
+      stream.respond(SSE_HEADERS)
+      if (headers[':path'] === '/hold') {
+        stream.write('data: holding\n\n')
+        held.push(stream)
+        if (held.length === 10) opened()
+      } else {
+        stream.end('data: extra\n\n')
+      }
+    },
+    { settings: { maxConcurrentStreams: 10 } },
+  )
+  if (srv === null) return t.skip('openssl is not installed: cannot make a certificate')
+  let client
+  try {
+    process.env.HTTPS_PROXY = 'http://127.0.0.1:9'
+    process.env.NO_PROXY = new URL(srv.base).hostname
+    client = new SSEClient({ ca: srv.ca, http2: true })
+    const sse = client.create()
+    const holders = []
+    for (let i = 0; i < 10; i++) holders.push(collect(sse, { url: `${srv.base}/hold`, reconnectCount: 0 }))
+    await allOpen
+    const extra = []
+    for (let i = 0; i < 3; i++) extra.push(collect(sse, { url: `${srv.base}/extra`, reconnectCount: 0, timeout: 5000 }))
+    await Promise.all(extra.map((g) => g.done))
+    assert.deepEqual(
+      extra.flatMap((g) => g.errors.map((e) => `${e.code}: ${e.message}`)),
+      [],
+    )
+    assert.deepEqual(
+      extra.map((g) => g.messages.map((m) => m.data)),
+      [['extra'], ['extra'], ['extra']],
+    )
+    for (const h of holders) h.req.abort()
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+    client?.close()
+    await srv.close()
+  }
+})
+
 test('through nginx allowing 8 streams per connection, 8 held streams and 4 more all get their answer (http2: true)', async (t) => {
   const held = []
   let opened

@@ -8,6 +8,7 @@ use crate::dns::SystemResolver;
 use crate::error::Error;
 use crate::h2_shards::{Lease, Shards};
 use crate::options::ClientOptions;
+use hyper_util::client::proxy::matcher::Matcher;
 
 /// rustls needs a process-wide crypto provider; ring is built in (see Cargo.toml for why).
 fn install_crypto_provider() {
@@ -68,6 +69,9 @@ fn pool_and_dns(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
 pub struct Transport {
   base: reqwest::Client,
   shards: Option<Arc<Shards>>,
+  /// The proxy variables, when set: a request they send through a proxy stays on `base` (the
+  /// shards' probe and connections go direct).
+  env_proxies: Option<Arc<Matcher>>,
 }
 
 impl Transport {
@@ -79,7 +83,7 @@ impl Transport {
     url: &url::Url,
     timeout: Option<std::time::Duration>,
   ) -> (reqwest::Client, Option<Lease>) {
-    if let Some(shards) = &self.shards {
+    if let Some(shards) = self.shards.as_ref().filter(|_| self.direct(url)) {
       // Boxed: the probe's TLS and HTTP/2 handshake are kilobytes of state, which inline would
       // enlarge every request's task, HTTP/2 or not, for its whole life.
       if let Some((client, lease)) = Box::pin(shards.pick(url, timeout)).await {
@@ -87,6 +91,17 @@ impl Transport {
       }
     }
     (self.base.clone(), None)
+  }
+
+  /// Whether the proxy variables let a request to `url` go direct.
+  fn direct(&self, url: &url::Url) -> bool {
+    let Some(matcher) = &self.env_proxies else {
+      return true;
+    };
+    url
+      .as_str()
+      .parse::<http::Uri>()
+      .is_ok_and(|uri| matcher.intercept(&uri).is_none())
   }
 
   /// The streams counted on each HTTP/2 connection to `url`'s origin (tests).
@@ -99,14 +114,16 @@ impl Transport {
   }
 }
 
-/// Whether requests may go through a proxy: an explicit `proxy`, or one of the variables reqwest
-/// reads. The probe of h2_shards.rs connects directly, so sharding is left out then.
-fn proxied(opts: &ClientOptions) -> bool {
-  const VARS: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
-  opts.proxy.is_some()
-    || VARS
-      .iter()
-      .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+/// The proxy variables as reqwest reads them when a client is built (HTTPS_PROXY, ALL_PROXY,
+/// NO_PROXY, ...: hyper-util's matcher, the one reqwest uses), or None when they send nothing
+/// through a proxy.
+fn env_proxies() -> Option<Arc<Matcher>> {
+  let matcher = Matcher::from_system();
+  // A matcher with no proxy intercepts nothing; with one, hosts NO_PROXY names go direct.
+  let any = ["https://a.invalid/", "http://a.invalid/"]
+    .iter()
+    .any(|u| u.parse().is_ok_and(|uri| matcher.intercept(&uri).is_some()));
+  any.then(|| Arc::new(matcher))
 }
 
 /// What every client of one SSEClient shares: redirects, default headers, pool, resolver, versions.
@@ -147,7 +164,8 @@ pub fn build_http_client(opts: &ClientOptions) -> Result<Transport, Error> {
   let base = builder
     .build()
     .map_err(|e| Error::invalid_options(format!("cannot build the HTTP client: {e}")))?;
-  let shards = if opts.http2 == Some(true) && !proxied(opts) {
+  // An explicit `proxy` carries every request (reqwest's Proxy::all, no NO_PROXY): no shards then.
+  let shards = if opts.http2 == Some(true) && opts.proxy.is_none() {
     let probe = Arc::new(crate::tls::config(opts, &crate::tls::ALPN)?);
     let h2_only = crate::tls::config(opts, &crate::tls::ALPN[..1])?;
     let opts = opts.clone();
@@ -162,5 +180,10 @@ pub fn build_http_client(opts: &ClientOptions) -> Result<Transport, Error> {
   } else {
     None
   };
-  Ok(Transport { base, shards })
+  let env_proxies = shards.as_ref().and_then(|_| env_proxies());
+  Ok(Transport {
+    base,
+    shards,
+    env_proxies,
+  })
 }
