@@ -381,6 +381,38 @@ test('a burst of requests to a new HTTP/2 origin shares one connection, and the 
   }
 })
 
+test('at most 32 HTTP/2 connections per origin: past them a request waits for a stream on one of them', async (t) => {
+  // One stream per connection: 33 held streams need 33 connections, and the cap is 32.
+  const held = []
+  const waiters = []
+  const heldCount = (n) => new Promise((resolve) => (held.length >= n ? resolve() : waiters.push({ n, resolve })))
+  const srv = await startH2Server(
+    (stream) => {
+      stream.respond(SSE_HEADERS)
+      stream.write('data: holding\n\n')
+      held.push(stream)
+      for (const w of waiters.filter((w) => held.length >= w.n)) w.resolve()
+    },
+    { settings: { maxConcurrentStreams: 1 } },
+  )
+  if (srv === null) return t.skip('openssl is not installed: cannot make a certificate')
+  const client = new SSEClient({ ca: srv.ca, http2: true })
+  try {
+    const sse = client.create()
+    const got = []
+    for (let i = 0; i < 33; i++) got.push(collect(sse, { url: srv.url, reconnectCount: 0, timeout: 20000 }))
+    await heldCount(32)
+    // The 33rd waits on a full connection; a stream that ends makes room for it there.
+    got[0].req.abort()
+    await heldCount(33)
+    assert.equal(srv.state.sessionsOpened, 33, '32 connections for the streams and the one that read the settings')
+    for (const g of got) g.req.abort()
+  } finally {
+    client.close()
+    await srv.close()
+  }
+})
+
 test('a server that speaks only HTTP/2 fails with a TLS error that says to set http2: true', async (t) => {
   const srv = await startH2Server((stream) => {
     stream.respond(SSE_HEADERS)
