@@ -106,3 +106,24 @@ test('events that select drops (selectMissing: drop) are not counted as delivere
     await upstream.close()
   }
 })
+
+test('with named select pointers, stats count one event per message delivered (one per name found)', async () => {
+  // Two names found in the first event, one in the second, none in the third (dropped).
+  const body = 'data: {"a":"1","b":"2"}\n\ndata: {"b":"3"}\n\ndata: {"c":"4"}\n\n'
+  const upstream = await startServer((req, res) => sse(res, body))
+  try {
+    const client = new SSEClient()
+    const got = []
+    const req = client.create().post({
+      url: upstream.url,
+      select: { a: '/a', b: '/b' },
+      selectMissing: 'drop',
+      onMessage: (m) => got.push(`${m.event}=${m.data}`),
+    })
+    assert.equal(await req.done, 'end')
+    assert.deepEqual(got, ['a=1', 'b=2', 'b=3'])
+    assert.equal(client.stats().events, 3)
+  } finally {
+    await upstream.close()
+  }
+})
