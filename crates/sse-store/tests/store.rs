@@ -636,6 +636,17 @@ mod redis_only {
       .await
       .unwrap();
     assert!(lease_ttl > 0 && lease_ttl <= 3000, "lease PTTL {lease_ttl}");
+    // No key lives without an expiry, whether an append created the log or added to it (a
+    // producer that dies leaves nothing behind for good).
+    producer.append(&[(None, "z")]).await.unwrap();
+    for key in ["nsse:{layout}:log", "nsse:{layout}:meta"] {
+      let ttl: i64 = ::redis::cmd("PTTL")
+        .arg(key)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+      assert!(ttl > 0, "{key} PTTL {ttl}");
+    }
     let entries: ::redis::Value = ::redis::cmd("XRANGE")
       .arg("nsse:{layout}:log")
       .arg("-")
