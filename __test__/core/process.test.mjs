@@ -99,3 +99,29 @@ test('a failing request nobody awaits causes no unhandled rejection', async () =
   assert.equal(code, 0, out)
   assert.equal(out, 'failed: NETWORK\n')
 })
+
+test('NATIVE_SSE_WORKER_THREADS sets how many threads the runtime runs requests on', async (t) => {
+  if (process.platform !== 'linux') return t.skip('counts threads through /proc/self/task')
+  const srv = await startServer((req, res) => sse(res, 'data: one\n\n'))
+  try {
+    // The runtime's threads are named native-sse; an IP literal needs no resolver thread.
+    const count = async (env) => {
+      const { code, out } = await runModule(
+        `import { readdirSync, readFileSync } from 'node:fs'
+         import { SSEClient } from './index.mjs'
+         await new SSEClient().create().post({ url: process.argv[1] }).done
+         const names = readdirSync('/proc/self/task').map((t) => readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim())
+         console.log(names.filter((n) => n === 'native-sse').length)`,
+        [srv.url],
+        { env },
+      )
+      assert.equal(code, 0, out)
+      return Number(out)
+    }
+    assert.equal(await count({ NATIVE_SSE_WORKER_THREADS: '1' }), 1)
+    assert.equal(await count({ NATIVE_SSE_WORKER_THREADS: '3' }), 3)
+    assert.equal(await count({ NATIVE_SSE_WORKER_THREADS: 'many' }), 2)
+  } finally {
+    await srv.close()
+  }
+})

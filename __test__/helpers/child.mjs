@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url'
 export const root = fileURLToPath(new URL('../..', import.meta.url))
 
 /**
- * Runs `args` with this Node in the package root, killing it after `timeoutMs`. Resolves with its
+ * Runs `args` with this Node in the package root (`env` added to this process's environment),
+ * killing it after `timeoutMs`. Resolves with its
  * exit code, the signal that ended it (SIGKILL means it had to be killed) and stdout + stderr.
  */
-export async function runNode(args, { timeoutMs = 20000 } = {}) {
-  const child = spawn(process.execPath, args, { cwd: root })
+export async function runNode(args, { timeoutMs = 20000, env } = {}) {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env } })
   let out = ''
   child.stdout.on('data', (d) => (out += d))
   child.stderr.on('data', (d) => (out += d))

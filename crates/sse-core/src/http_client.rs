@@ -69,8 +69,9 @@ fn pool_and_dns(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
 pub struct Transport {
   base: reqwest::Client,
   shards: Option<Arc<Shards>>,
-  /// The proxy variables, when set: a request they send through a proxy stays on `base` (the
-  /// shards' probe and connections go direct).
+  /// With shards: the proxy variables (HTTPS_PROXY, ALL_PROXY, NO_PROXY, ...) as reqwest read
+  /// them when the client was built, through the same hyper-util matcher. A request they send
+  /// through a proxy stays on `base` (the shards' probe and connections go direct).
   env_proxies: Option<Arc<Matcher>>,
 }
 
@@ -112,18 +113,6 @@ impl Transport {
       .map(|s| s.streams(url))
       .unwrap_or_default()
   }
-}
-
-/// The proxy variables as reqwest reads them when a client is built (HTTPS_PROXY, ALL_PROXY,
-/// NO_PROXY, ...: hyper-util's matcher, the one reqwest uses), or None when they send nothing
-/// through a proxy.
-fn env_proxies() -> Option<Arc<Matcher>> {
-  let matcher = Matcher::from_system();
-  // A matcher with no proxy intercepts nothing; with one, hosts NO_PROXY names go direct.
-  let any = ["https://a.invalid/", "http://a.invalid/"]
-    .iter()
-    .any(|u| u.parse().is_ok_and(|uri| matcher.intercept(&uri).is_some()));
-  any.then(|| Arc::new(matcher))
 }
 
 /// What every client of one SSEClient shares: redirects, default headers, pool, resolver, versions.
@@ -180,7 +169,7 @@ pub fn build_http_client(opts: &ClientOptions) -> Result<Transport, Error> {
   } else {
     None
   };
-  let env_proxies = shards.as_ref().and_then(|_| env_proxies());
+  let env_proxies = shards.as_ref().map(|_| Arc::new(Matcher::from_system()));
   Ok(Transport {
     base,
     shards,

@@ -57,8 +57,9 @@ return 0
 /// ARGV: epoch, max_len, live ttl ms, then per event: has-name ('1'/'0'), name, data.
 /// Returns 0 when fenced (nothing written), else the array of new ids in order.
 /// The keys' expiry is not refreshed here: BEGIN set meta's, RENEW refreshes both at every
-/// renewal (lease / 3), and the log gets its own when this append created it (its length is then what was just
-/// added). Two PEXPIREs per append were a third of the commands of a one-event append.
+/// renewal (lease / 3), and the log gets its own when this append created it (its length is then
+/// what was just added). Two PEXPIREs per append were a third of the commands of a one-event
+/// append.
 const APPEND: &str = r#"
 if not owns(ARGV[1]) then return 0 end
 local ids = {}

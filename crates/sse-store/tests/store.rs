@@ -350,11 +350,7 @@ mod cases {
     if let Some(server) = &h.server {
       let mut connection = server.connection().await;
       for key in ["nsse:{ttl}:log", "nsse:{ttl}:meta"] {
-        let ttl: i64 = ::redis::cmd("PTTL")
-          .arg(key)
-          .query_async(&mut connection)
-          .await
-          .unwrap();
+        let ttl = server.pttl(key).await;
         assert!(
           ttl > 0 && ttl <= h.config.ttl.as_millis() as i64,
           "{key} PTTL {ttl}"
@@ -630,21 +626,13 @@ mod redis_only {
       .await
       .unwrap();
     assert_eq!(meta.get("epoch"), Some(&epoch));
-    let lease_ttl: i64 = ::redis::cmd("PTTL")
-      .arg("nsse:{layout}:lease")
-      .query_async(&mut connection)
-      .await
-      .unwrap();
+    let lease_ttl = server.pttl("nsse:{layout}:lease").await;
     assert!(lease_ttl > 0 && lease_ttl <= 3000, "lease PTTL {lease_ttl}");
     // No key lives without an expiry, whether an append created the log or added to it (a
     // producer that dies leaves nothing behind for good).
     producer.append(&[(None, "z")]).await.unwrap();
     for key in ["nsse:{layout}:log", "nsse:{layout}:meta"] {
-      let ttl: i64 = ::redis::cmd("PTTL")
-        .arg(key)
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+      let ttl = server.pttl(key).await;
       assert!(ttl > 0, "{key} PTTL {ttl}");
     }
     let entries: ::redis::Value = ::redis::cmd("XRANGE")

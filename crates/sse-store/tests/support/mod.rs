@@ -114,6 +114,15 @@ impl RedisServer {
     }
   }
 
+  /// A key's PTTL in ms (-1: no expiry, -2: no key), as the server sees it.
+  pub async fn pttl(&self, key: &str) -> i64 {
+    redis::cmd("PTTL")
+      .arg(key)
+      .query_async(&mut self.connection().await)
+      .await
+      .expect("PTTL")
+  }
+
   /// A plain connection for assertions on the server's own view (TTL, INFO).
   pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
     redis::Client::open(self.url())
