@@ -184,9 +184,10 @@ export interface FollowOptions {
 
 /**
  * Called once per environment by lib/internal/binding.js with the batch decoder
- * `deliver(texts: string[], meta: Uint32Array, ends: Uint32Array): void` (src/records.rs).
+ * `deliver(texts: string[], words: Uint32Array, metaLength: number): void` (src/records.rs,
+ * src/delivery.rs).
  */
-export declare function init(deliver: (texts: string[], meta: Uint32Array, ends: Uint32Array) => void): void
+export declare function init(deliver: (texts: string[], words: Uint32Array, metaLength: number) => void): void
 
 /**
  * Whether open requests keep the process alive: lib/internal/request-state.js says true when the

@@ -1,9 +1,10 @@
 //! The record protocol between the request tasks and the JS thread, and its encoder.
 //!
-//! A batch reaches JS as `deliver(texts, meta, ends)` (lib/internal/records.js decodes it): `texts` holds
-//! every string of the batch back to back, cut into segments of 32 KiB or a little more; `meta` a
-//! run of records, each `[kind, requestId, ...]`; the records of segment k end at meta index
-//! `ends[k]` (a record's strings never straddle two segments). Lengths count UTF-16 code units;
+//! A batch reaches JS as `deliver(texts, words, metaLength)` (lib/internal/records.js decodes it):
+//! `texts` holds every string of the batch back to back, cut into segments of 32 KiB or a little
+//! more; `words` starts with `meta`, `metaLength` words: a run of records, each `[kind, requestId,
+//! ...]`; then `ends`, one word per segment: the records of segment k end at meta index `ends[k]`
+//! (a record's strings never straddle two segments). Lengths count UTF-16 code units;
 //! `NONE` = 0xffffffff means "not present".
 //!
 //! | kind      | meta                                              | text                              |

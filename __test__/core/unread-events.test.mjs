@@ -13,9 +13,9 @@ const { createDecoder } = records
 let delivered = 0
 records.createDecoder = (kinds) => {
   const deliver = createDecoder(kinds)
-  return (texts, meta, ends) => {
+  return (texts, words, metaLength) => {
     for (const text of texts) delivered += text.length
-    return deliver(texts, meta, ends)
+    return deliver(texts, words, metaLength)
   }
 }
 const { SSEClient } = await import('../../index.mjs')

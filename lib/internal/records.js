@@ -1,6 +1,8 @@
 'use strict'
-// The record decoder: the binding calls `deliver(texts, meta, ends)` with a batch of records of
-// every open request of this environment. The protocol is written down once, in src/records.rs,
+// The record decoder: the binding calls `deliver(texts, words, metaLength)` with a batch of records
+// of every open request of this environment: `words` holds the records' meta, then, for each text,
+// where its records end in the meta. `words` is the binding's one reusable array, overwritten by
+// the next delivery: read it during this call only. The protocol is written down once, in src/records.rs,
 // whose record kinds the binding exports (KIND_*, NONE); __test__/fixtures/records.json pins it
 // from both sides. This module turns records into the state a user reads and the callbacks' calls.
 
@@ -21,20 +23,20 @@ function createDecoder(kinds) {
     NONE,
   } = kinds
 
-  return function deliver(texts, meta, ends) {
-    const n = meta.length
+  return function deliver(texts, meta, metaLength) {
+    const n = metaLength
     let i = 0
     let pos = 0
     let segment = 0
     let text = texts[0]
-    let segmentEnd = ends[0]
+    let segmentEnd = meta[n]
     let state
     let stateId = -1
     while (i < n) {
       while (i >= segmentEnd) {
         segment++
         text = texts[segment]
-        segmentEnd = ends[segment]
+        segmentEnd = meta[n + segment]
         pos = 0
       }
       const kind = meta[i]
