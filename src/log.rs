@@ -15,6 +15,8 @@ pub struct LogWriter {
   _keepalive: Keepalive,
   /// The events of the current read: (event type, data).
   pending: Vec<(String, String)>,
+  /// Bytes of event type and data in `pending`.
+  pending_bytes: usize,
   /// The store failed or fenced this producer: the live response goes on without the log (its
   /// lease lapses, and readers elsewhere are told the generation was interrupted).
   broken: bool,
@@ -28,6 +30,7 @@ impl LogWriter {
       _keepalive: producer.spawn_keepalive(),
       producer,
       pending: Vec::new(),
+      pending_bytes: 0,
       broken: false,
       last_id: String::new(),
     }
@@ -39,9 +42,15 @@ impl LogWriter {
   }
 
   pub fn push(&mut self, event: &Event<'_>) {
+    self.pending_bytes += event.event.len() + event.data.len();
     self
       .pending
       .push((event.event.to_owned(), event.data.to_owned()));
+  }
+
+  /// Bytes of the events waiting for the next append.
+  pub fn pending_bytes(&self) -> usize {
+    self.pending_bytes
   }
 
   /// Appends the pending events (one store call) and records them with the log's ids.
@@ -78,6 +87,7 @@ impl LogWriter {
       });
     }
     self.pending.clear();
+    self.pending_bytes = 0;
   }
 
   /// Writes the terminal entry to the log and its event to the records.

@@ -118,6 +118,11 @@ pub struct Records {
 }
 
 impl Records {
+  /// Bytes of records (and, in TEXT mode, of re-encoded events) not handed over yet.
+  pub fn gathered(&self) -> usize {
+    self.text.len() + self.meta.len() * 4 + self.events_text.len()
+  }
+
   pub fn new(id: u32, mode: Mode) -> Records {
     Records {
       id,

@@ -19,6 +19,11 @@ use crate::records::{End, Mode, Records};
 use crate::select::{EventFilter, Filtered};
 use crate::stats::Stats;
 
+/// What one network read may gather before it is handed over although nothing waits. A plain read
+/// is at most hyper's buffer (about 400 KiB), so it gathers whole; a compressed one can decode to
+/// far more (64 MiB of events, brotli'd to 115 bytes, arrived in one delivery without this).
+const GATHER: usize = 1 << 20;
+
 /// The core's `Sink` for one request: encodes what happens into records and hands them to the hub
 /// at each flush (the end of one network read).
 pub struct RecordSink {
@@ -330,10 +335,12 @@ impl sse_core::Sink for RecordSink {
     self.flush_and_wait().await;
   }
 
-  /// Only when the next flush would wait (the hub at its cap, or a consumer holding the request):
-  /// otherwise the read's events keep gathering, and JS wakes once per read.
+  /// Only when the next flush would wait (the hub at its cap, or a consumer holding the request),
+  /// or once the read's events gathered [`GATHER`] bytes: otherwise they keep gathering, and JS
+  /// wakes once per read.
   async fn flush_piece(&mut self) {
-    if !self.hub.is_full() && !self.shared.is_paused() {
+    let gathered = self.records.gathered() + self.log.as_ref().map_or(0, LogWriter::pending_bytes);
+    if !self.hub.is_full() && !self.shared.is_paused() && gathered < GATHER {
       return;
     }
     if let Some(log) = &mut self.log {

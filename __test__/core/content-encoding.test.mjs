@@ -110,3 +110,43 @@ test('a brotli bomb is decoded in bounded steps: maxEventSize stops it, memory s
     await srv.close()
   }
 })
+
+test('a compressed read that decodes to many events is handed to JS in bounded deliveries', async () => {
+  // 64 MiB of 1 KiB events, brotli'd to about 100 bytes: one network read. The events of one read
+  // gather until it ends (one wake-up of JS per read), but no more than a bounded amount of them.
+  const EVENT = `data: ${'b'.repeat(1024 - 8)}\n\n`
+  const COUNT = 64 * 1024
+  const body = await new Promise((resolve, reject) => {
+    const chunks = []
+    const compress = zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } })
+    compress.on('data', (c) => chunks.push(c))
+    compress.on('end', () => resolve(Buffer.concat(chunks)))
+    compress.on('error', reject)
+    const block = Buffer.from(EVENT.repeat(1024))
+    for (let i = 0; i < COUNT / 1024; i++) compress.write(block)
+    compress.end()
+  })
+  assert.ok(body.length < 64 << 10, `${body.length} bytes`)
+  const srv = await compressed('br', () => body)
+  try {
+    let events = 0
+    let largest = 0
+    let current = 0
+    const req = new SSEClient().create().post({
+      url: srv.url,
+      reconnectCount: 0,
+      onMessage: ({ data }) => {
+        events++
+        // One delivery is one synchronous run of callbacks.
+        if (current === 0) queueMicrotask(() => (current = 0))
+        current += data.length
+        largest = Math.max(largest, current)
+      },
+    })
+    assert.equal(await req.done, 'end')
+    assert.equal(events, COUNT)
+    assert.ok(largest <= 8 << 20, `one delivery carried ${largest >> 20} MiB of data`)
+  } finally {
+    await srv.close()
+  }
+})

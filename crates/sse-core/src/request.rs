@@ -370,14 +370,17 @@ impl<S: Sink> Request<S> {
     }
   }
 
-  /// Parses what the decoder makes of the body so far, one bounded step at a time, each handed over
-  /// (and held by back-pressure) before the next is decoded. Returns how many events were
+  /// Parses what the decoder makes of the body so far, one bounded step at a time. Each step is a
+  /// piece of the network read (`flush_piece`: held by back-pressure before the next is decoded
+  /// when the consumer is behind) and the last one ends it (`flush`), so that a read wakes JS once
+  /// whatever it decodes to (it woke JS once per 32 KiB step). Returns how many events were
   /// dispatched, and Some(end) when the body is over for the request: `doneData`, an error, or
   /// (with `ended`) the decoded end.
   async fn decoded(&mut self, decoder: &mut Decoder, ended: bool) -> (usize, Option<BodyEnd>) {
     let mut total = 0;
+    let mut next = decoder.pull(ended);
     loop {
-      let piece = match decoder.pull(ended) {
+      let piece = match next {
         Ok(Some(piece)) => piece,
         Ok(None) => return (total, ended.then_some(BodyEnd::Clean)),
         Err(err) => return (total, Some(BodyEnd::Failed(err))),
@@ -386,11 +389,20 @@ impl<S: Sink> Request<S> {
         Ok(result) => result,
         Err(err) => return (total, Some(BodyEnd::Failed(err))),
       };
+      drop(piece);
       total += dispatched;
       self.sink.last_event_id(self.parser.last_event_id());
-      self.sink.flush().await;
       if done {
+        self.sink.flush().await;
         return (total, Some(BodyEnd::Done));
+      }
+      // The next step is decoded before this one is handed over: whether it is the read's last
+      // decides which hand-over this is.
+      next = decoder.pull(ended);
+      if matches!(next, Ok(Some(_))) {
+        self.sink.flush_piece().await;
+      } else {
+        self.sink.flush().await;
       }
     }
   }

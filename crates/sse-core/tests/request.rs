@@ -512,3 +512,65 @@ async fn a_large_read_is_handed_over_in_pieces() {
     sink.largest
   );
 }
+
+/// Counts `flush` (the end of a network read) apart from `flush_piece` (a piece of one).
+#[derive(Default)]
+struct Flushes {
+  events: usize,
+  flushes: usize,
+  pieces: usize,
+}
+
+impl Sink for Flushes {
+  fn open(&mut self, _: u16, _: http::Version, _: &HeaderMap) {}
+  fn event(&mut self, _: Event<'_>) -> Result<(), sse_core::Error> {
+    self.events += 1;
+    Ok(())
+  }
+  fn error(&mut self, _: &sse_core::Error, _: u32, _: Duration) {}
+  async fn flush(&mut self) {
+    self.flushes += 1;
+  }
+  async fn flush_piece(&mut self) {
+    self.pieces += 1;
+  }
+}
+
+#[tokio::test]
+async fn a_compressed_read_is_one_hand_over_whatever_it_decodes_to() {
+  // 2,048 events of 128 bytes (256 KiB decoded, eight of the decoder's 32 KiB steps) in a gzip
+  // body of a few KiB: one or two network reads. Each read ends in one flush (one wake-up of JS);
+  // the decoder's steps are pieces of it, as the 4 KiB pieces of a plain read are.
+  use std::io::Write;
+  let event = format!("data: {}\n\n", "y".repeat(128 - 8));
+  let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+  gz.write_all(event.repeat(2048).as_bytes()).unwrap();
+  let gz = gz.finish().unwrap();
+  assert!(gz.len() < 8 << 10, "{} bytes compressed", gz.len());
+  let (url, _) = serve(move |_, _| {
+    let mut response = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-encoding: gzip\r\nconnection: close\r\n\r\n".to_vec();
+    response.extend_from_slice(&gz);
+    Some(response)
+  })
+  .await;
+  let opts = RequestOptions {
+    url,
+    reconnect_count: Some(0.0),
+    timeout: Some(5000.0),
+    ..Default::default()
+  };
+  let cfg = Arc::new(RequestConfig::resolve(&ClientDefaults::default(), opts).unwrap());
+  let client = build_http_client(&Default::default()).unwrap();
+  let (outcome, sink) = Request::new(cfg, client, Flushes::default())
+    .run(CancellationToken::new())
+    .await;
+  assert_eq!(outcome, Outcome::Closed);
+  assert_eq!(sink.events, 2048);
+  assert!(
+    sink.flushes <= 3,
+    "{} flushes and {} pieces for a body of one or two reads",
+    sink.flushes,
+    sink.pieces
+  );
+  assert!(sink.pieces >= 6, "{} pieces", sink.pieces);
+}
