@@ -5,6 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SSEClient } from '../../index.mjs'
+import { deliveries } from '../helpers/deliveries.mjs'
 import { startServer } from '../helpers/server.mjs'
 
 const BURST = 12_000
@@ -12,23 +13,6 @@ const BURST = 12_000
 /** Event `n` of the stream: every field varies with n, so that a word read from a stale batch shows. */
 const event = (n) => `id: ${n}\nevent: e${n % 7}\ndata: ${n}${n % 3 === 0 ? '\ndata: é' : ''}\n\n`
 const expected = (n) => ({ data: `${n}${n % 3 === 0 ? '\né' : ''}`, event: `e${n % 7}`, id: String(n) })
-
-/** Groups the values added in one synchronous run (one delivery) together. */
-function deliveries() {
-  const groups = []
-  let open = false
-  return {
-    groups,
-    add(value) {
-      if (!open) {
-        open = true
-        groups.push([])
-        queueMicrotask(() => (open = false))
-      }
-      groups.at(-1).push(value)
-    },
-  }
-}
 
 /** Spins until the client's native counters have seen `events` events (they count without JS). */
 function holdUntil(client, events) {

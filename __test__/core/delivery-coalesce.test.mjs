@@ -5,24 +5,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SSEClient } from '../../index.mjs'
+import { deliveries } from '../helpers/deliveries.mjs'
 import { startServer, delay } from '../helpers/server.mjs'
-
-/** Groups the values added in one synchronous run (one delivery) together. */
-function deliveries() {
-  const groups = []
-  let open = false
-  return {
-    groups,
-    add(value) {
-      if (!open) {
-        open = true
-        groups.push([])
-        queueMicrotask(() => (open = false))
-      }
-      groups.at(-1).push(value)
-    },
-  }
-}
 
 /**
  * A server that sends event 1, waits until the test saw it, then sends 2..5 in four writes 10 ms
