@@ -177,9 +177,9 @@ export interface RequestOptions extends CommonOptions {
    */
   accumulate?: AccumulateFormat | undefined
   /**
-   * Bytes, with `accumulate`: at most once per this many bytes of a tool call's arguments,
-   * `onSnapshot` gets them parsed as far as they came (best effort). Each snapshot costs the
-   * arguments' length so far: keep it in proportion to the arguments you expect.
+   * Bytes, with `accumulate`: at most once per this many bytes of a tool call's arguments (and at
+   * least an eighth of their length apart, so that the snapshots' total cost stays linear in the
+   * arguments' length), `onSnapshot` gets them parsed as far as they came (best effort).
    */
   snapshotEvery?: number | undefined
   /**
