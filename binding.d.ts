@@ -21,12 +21,19 @@ export declare class EventStreamParser {
    */
   constructor(maxEventSize?: number | undefined | null)
   /**
-   * Parses the next chunk. Returns the records of the events it completed, or null when it
-   * completed none. An event over `maxEventSize` ends the records with a FAIL record
-   * (code `EVENT_TOO_LARGE`), after the events completed before it in the chunk; call `reset()`
-   * before feeding another stream.
+   * Parses the next chunk. Returns the strings of the records of the events it completed, back
+   * to back, or null when it completed none. `words[0]` then says how many meta words the records
+   * have, and `words[1..]` holds them when they fit; when they do not, `takeMeta` copies them into
+   * a larger array. An event over `maxEventSize` ends the records with a FAIL record (code
+   * `EVENT_TOO_LARGE`), after the events completed before it in the chunk; call `reset()` before
+   * feeding another stream.
    */
-  feed(chunk: Uint8Array): ParsedRecords | null
+  feed(chunk: Uint8Array, words: Uint32Array): string | null
+  /**
+   * After a `feed` whose meta did not fit: copies it into `words` (from index 1), which must hold
+   * it.
+   */
+  takeMeta(words: Uint32Array): void
   /**
    * Starts a new connection: the unterminated line and event are dropped, a BOM is expected
    * again; the last event ID and the reconnection time are kept.
@@ -217,15 +224,6 @@ export declare const KIND_TEXT: number
 
 /** A length or value that is not present. */
 export declare const NONE: number
-
-/**
- * The records of one `feed`: `text` holds their strings back to back, `meta` the records
- * (`[kind, 0, ...]`, the layout of src/records.rs).
- */
-export interface ParsedRecords {
-  text: string
-  meta: Uint32Array
-}
 
 /** One request, without its callbacks and signal. */
 export interface RequestOptions {

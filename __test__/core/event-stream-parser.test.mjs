@@ -50,7 +50,11 @@ test('an id-only block changes the id of later events; lastEventId and retry car
   assert.deepEqual(parse([encode('\n\ndata: c\n\n')], parser), [{ data: 'c', event: 'message', id: '7' }])
   assert.equal(parser.native.lastEventId, '7')
   assert.equal(parser.retry, 250)
-  assert.equal(new EventStreamParser().feed(encode('data: none yet')), null, 'nothing completed: null')
+  assert.equal(
+    new EventStreamParser().feed(encode('data: none yet'), new Uint32Array(8)),
+    null,
+    'nothing completed: null',
+  )
 })
 
 test('an event over maxEventSize throws EVENT_TOO_LARGE naming the limit, after the events before it', () => {
@@ -92,4 +96,29 @@ test('feed() takes a Buffer and stops delivering once the attempt is no longer l
     () => live,
   )
   assert.deepEqual(events, ['1'])
+})
+
+test('records that outgrow the meta array arrive whole, and the array shrinks back after the burst', () => {
+  const encode = (text) => new TextEncoder().encode(text)
+  const block = (from, count) => {
+    let text = ''
+    for (let n = from; n < from + count; n++) text += `id: ${n}\nevent: e${n % 5}\ndata: ${n}\n\n`
+    return encode(text)
+  }
+  const expected = (from, count) =>
+    Array.from({ length: count }, (_, k) => ({ data: `${from + k}`, event: `e${(from + k) % 5}`, id: `${from + k}` }))
+  const parser = new RecordParser()
+  const small = parser.words.length
+  assert.deepEqual(parse([block(0, 1000)], parser), expected(0, 1000))
+  assert.ok(parser.words.length >= 7000, `grew to ${parser.words.length} words`)
+  assert.deepEqual(parse([block(1000, 1)], parser), expected(1000, 1))
+  assert.equal(parser.words.length, small, 'back to its first size')
+  assert.deepEqual(parse([block(1001, 3), block(1004, 1000)], parser), expected(1001, 1003))
+})
+
+test('the native parser refuses an array too small for its words', () => {
+  const native = new EventStreamParser()
+  assert.throws(() => native.feed(new TextEncoder().encode('data: a\n\n'), new Uint32Array(0)), /at least one element/)
+  assert.equal(native.feed(new TextEncoder().encode('data: a\n\n'), new Uint32Array(1)), 'a')
+  assert.throws(() => native.takeMeta(new Uint32Array(4)), /must hold 8 elements/)
 })

@@ -47,11 +47,17 @@ function toBytes(value) {
  * EventSource keeps one for its whole life, reset() per connection; fetchEventSource one per
  * attempt, as its native requests do).
  */
+/** Meta words a parser's array starts with, and the size above which it shrinks back after a burst. */
+const FIRST_WORDS = 64
+const KEEP_WORDS = 4096
+
 class RecordParser {
   constructor(maxEventSize) {
     this.native = new EventStreamParser(maxEventSize)
     // The id of the last record: a MESSAGE record's id NONE means "unchanged since then".
     this.lastEventId = ''
+    // Where the native parser writes each chunk's record meta: its length, then the records.
+    this.words = new Uint32Array(FIRST_WORDS)
   }
 
   reset() {
@@ -67,11 +73,19 @@ class RecordParser {
    * Throws the SseError of an event over maxEventSize, after the events before it.
    */
   feed(bytes, onMessage, live) {
-    const parsed = this.native.feed(bytes)
-    if (parsed === null) return
-    const { text, meta } = parsed
-    const n = meta.length
-    let i = 0
+    let meta = this.words
+    const text = this.native.feed(bytes, meta)
+    if (text === null) return
+    const n = meta[0] + 1
+    if (n > meta.length) {
+      // The records did not fit: a larger array, kept for the chunks that follow.
+      this.words = meta = new Uint32Array(2 ** Math.ceil(Math.log2(n)))
+      this.native.takeMeta(meta)
+    } else if (meta.length > KEEP_WORDS && n <= FIRST_WORDS) {
+      // Back to a small array after a burst (this chunk still reads the large one).
+      this.words = new Uint32Array(FIRST_WORDS)
+    }
+    let i = 1
     let pos = 0
     while (i < n) {
       const kind = meta[i]
