@@ -286,10 +286,25 @@ fn snapshots_at_most_once_per_n_bytes() {
   }
   // 1,000 one-character deltas, a snapshot per 100 bytes: 9 of them, each a prefix of the value
   // (at 100, 200, ..., 800 bytes, then 900; the next would be an eighth of 900 later, past the end).
-  let mut acc = Accumulator::new(Format::AnthropicMessages).with_snapshots(100);
-  acc.event("m", r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"f","input":{}}}"#);
-  let text = format!(r#"{{"a":"{}"}}"#, "x".repeat(992));
   let mut count = 0;
+  one_character_deltas(100, 1000, |s| {
+    count += 1;
+    let s: Value = serde_json::from_str(s).unwrap();
+    let a = s["arguments"]["a"].as_str().unwrap();
+    assert!(
+      a.len() >= count * 100 - 8 && a.bytes().all(|b| b == b'x'),
+      "{s}"
+    );
+  });
+  assert_eq!(count, 9);
+}
+
+/// An Anthropic tool call whose arguments, `{"a":"xxx..."}` of `len` bytes, arrive one character
+/// per delta, with snapshots every `every` bytes: `snapshot` gets each one's JSON.
+fn one_character_deltas(every: usize, len: usize, mut snapshot: impl FnMut(&str)) {
+  let mut acc = Accumulator::new(Format::AnthropicMessages).with_snapshots(every);
+  acc.event("m", r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"f","input":{}}}"#);
+  let text = format!(r#"{{"a":"{}"}}"#, "x".repeat(len - 8));
   for c in text.chars() {
     let delta = serde_json::to_string(&c.to_string()).unwrap();
     acc.event(
@@ -297,16 +312,9 @@ fn snapshots_at_most_once_per_n_bytes() {
       &format!(r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"input_json_delta","partial_json":{delta}}}}}"#),
     );
     for s in acc.take_snapshots() {
-      count += 1;
-      let s: Value = serde_json::from_str(&s).unwrap();
-      let a = s["arguments"]["a"].as_str().unwrap();
-      assert!(
-        a.len() >= count * 100 - 8 && a.bytes().all(|b| b == b'x'),
-        "{s}"
-      );
+      snapshot(&s);
     }
   }
-  assert_eq!(count, 9);
 }
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
@@ -320,29 +328,19 @@ fn snapshots_cost_linear_time_in_the_arguments_length() {
   // all. They also stay at least an eighth of the arguments' length apart, so the total stays
   // within a few times the arguments' length.
   const LEN: usize = 32 << 10;
-  let mut acc = Accumulator::new(Format::AnthropicMessages).with_snapshots(16);
-  acc.event("m", r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"f","input":{}}}"#);
-  let text = format!(r#"{{"a":"{}"}}"#, "x".repeat(LEN - 8));
   let (mut total, mut count, mut last) = (0, 0, 0);
-  for c in text.chars() {
-    let delta = serde_json::to_string(&c.to_string()).unwrap();
-    acc.event(
-      "m",
-      &format!(r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"input_json_delta","partial_json":{delta}}}}}"#),
+  one_character_deltas(16, LEN, |s| {
+    total += s.len();
+    count += 1;
+    let v: Value = serde_json::from_str(s).unwrap();
+    // The arguments so far: `{"a":"` and the x's (the string is still open).
+    let len = v["arguments"]["a"].as_str().unwrap().len() + 6;
+    assert!(
+      len >= last + 16 && len >= last + last / 8,
+      "{len} after {last}"
     );
-    for s in acc.take_snapshots() {
-      total += s.len();
-      count += 1;
-      let v: Value = serde_json::from_str(&s).unwrap();
-      // The arguments so far: `{"a":"` and the x's (the string is still open).
-      let len = v["arguments"]["a"].as_str().unwrap().len() + 6;
-      assert!(
-        len >= last + 16 && len >= last + last / 8,
-        "{len} after {last}"
-      );
-      last = len;
-    }
-  }
+    last = len;
+  });
   assert!(total <= 12 * LEN, "{count} snapshots, {total} bytes in all");
   assert!(count >= 40, "{count} snapshots");
 }
