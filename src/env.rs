@@ -111,7 +111,6 @@ fn set_referenced(tsfn: &mut DeliverFn<false>, env: &Env, hold: bool) -> napi::R
 #[derive(Default)]
 struct Scratch {
   array: Option<sys::napi_ref>,
-  capacity: usize,
 }
 
 /// Words the scratch array starts with (16 KiB), and the capacity above which a small batch
@@ -123,11 +122,10 @@ impl Scratch {
   /// Writes `words` at the start of the array (made anew if it is too small) and returns it.
   unsafe fn fill(&mut self, env: sys::napi_env, words: &[u32]) -> napi::Result<sys::napi_value> {
     let want = words.len();
-    let shrink = self.capacity > SCRATCH_SHRINK && want <= SCRATCH_MIN;
     let mut value = std::ptr::null_mut();
     let mut data: *mut std::ffi::c_void = std::ptr::null_mut();
     let mut length = 0usize;
-    if let (Some(array), false) = (self.array, shrink) {
+    if let Some(array) = self.array {
       check_status!(unsafe { sys::napi_get_reference_value(env, array, &mut value) })?;
       let mut kind = 0;
       let mut buffer = std::ptr::null_mut();
@@ -144,7 +142,8 @@ impl Scratch {
         )
       })?;
     }
-    if value.is_null() || length < want || data.is_null() {
+    let shrink = length > SCRATCH_SHRINK && want <= SCRATCH_MIN;
+    if value.is_null() || length < want || data.is_null() || shrink {
       let capacity = want.max(SCRATCH_MIN).next_power_of_two();
       let mut buffer = std::ptr::null_mut();
       check_status!(unsafe {
@@ -165,7 +164,6 @@ impl Scratch {
       if let Some(old) = self.array.replace(array) {
         check_status!(unsafe { sys::napi_delete_reference(env, old) })?;
       }
-      self.capacity = capacity;
     }
     if want > 0 {
       // SAFETY: the array's buffer holds at least `want` u32s (checked or made above), it is owned
