@@ -42,15 +42,15 @@ function toBytes(value) {
   throw new TypeError(`the response body gave a chunk that is not bytes (${typeof value}), expected a Uint8Array`)
 }
 
+/** Meta words a parser's array starts with, and the size above which it shrinks back after a burst. */
+const FIRST_WORDS = 64
+const KEEP_WORDS = 4096
+
 /**
  * An EventStreamParser with the decoder state of its records: one per stream of ids (an
  * EventSource keeps one for its whole life, reset() per connection; fetchEventSource one per
  * attempt, as its native requests do).
  */
-/** Meta words a parser's array starts with, and the size above which it shrinks back after a burst. */
-const FIRST_WORDS = 64
-const KEEP_WORDS = 4096
-
 class RecordParser {
   constructor(maxEventSize) {
     this.native = new EventStreamParser(maxEventSize)
